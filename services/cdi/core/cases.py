@@ -1,0 +1,78 @@
+"""A case: everything the recording rules know about one incident and the crimes linked to it.
+
+Crime records that name no incident form a case of their own (key ``crime:<id>``), so that
+their duplicates are still recognised. Cases serialise to plain dicts for changelogged tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(slots=True)
+class LinkedCrime:
+    crime_id: str
+    at: int
+    event_id: str
+    hocr_code: str
+    offence_group: str
+    division: str
+    timed: bool = False  # recording delay already measured
+
+
+@dataclass(slots=True)
+class IncidentCase:
+    key: str
+    force: str
+    division: str
+    first_at: int
+    incident_id: str | None = None
+    division_at: int | None = None  # event time of the incident event the division came from
+    reported_at: int | None = None  # incident.opened
+    opened_event: str | None = None
+    opening_code: str | None = None
+    indicative_at: int | None = None
+    indicative_code: str | None = None
+    closed_at: int | None = None
+    closing_code: str | None = None
+    closing_rationale: bool = False
+    incident_events: list[tuple[int, str]] = field(default_factory=list)
+    crimes: dict[str, LinkedCrime] = field(default_factory=dict)
+    seen: set[str] = field(default_factory=set)
+    checked: bool = False
+    not_crimed: str | None = None  # None | "raised" | "resolved"
+    late_raised: set[str] = field(default_factory=set)
+
+    def report_time(self) -> int | None:
+        """When the incident was reported: its opening event, else its earliest incident event."""
+        if self.reported_at is not None:
+            return self.reported_at
+        if self.incident_events:
+            return min(at for at, _ in self.incident_events)
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key, "force": self.force, "division": self.division, "first_at": self.first_at,
+            "incident_id": self.incident_id, "division_at": self.division_at,
+            "reported_at": self.reported_at, "opened_event": self.opened_event, "opening_code": self.opening_code,
+            "indicative_at": self.indicative_at, "indicative_code": self.indicative_code,
+            "closed_at": self.closed_at, "closing_code": self.closing_code, "closing_rationale": self.closing_rationale,
+            "incident_events": self.incident_events,
+            "crimes": [
+                [c.crime_id, c.at, c.event_id, c.hocr_code, c.offence_group, c.division, c.timed]
+                for c in self.crimes.values()
+            ],
+            "seen": sorted(self.seen), "checked": self.checked, "not_crimed": self.not_crimed,
+            "late_raised": sorted(self.late_raised),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> IncidentCase:
+        case = cls(**{k: v for k, v in data.items() if k not in {"incident_events", "crimes", "seen", "late_raised"}})
+        case.incident_events = [(at, ev) for at, ev in data["incident_events"]]
+        case.crimes = {row[0]: LinkedCrime(*row) for row in data["crimes"]}
+        case.seen = set(data["seen"])
+        case.late_raised = set(data["late_raised"])
+        return case

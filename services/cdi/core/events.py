@@ -1,0 +1,220 @@
+"""Typed events. The JSON Schemas in ``schemas/`` are the contract; these classes mirror them
+field for field (tests/contracts proves the two agree) and are built only from records that
+already passed schema validation at the edge, so construction here does no checking.
+"""
+
+from __future__ import annotations
+
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any, ClassVar
+
+from cdi.core.times import parse_time
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentOpened:
+    TYPE: ClassVar[str] = "incident.opened"
+    incident_id: str
+    opening_code: str
+    victims: int | None = None
+    qualifiers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentUpdated:
+    TYPE: ClassVar[str] = "incident.updated"
+    incident_id: str
+    from_code: str
+    to_code: str
+    rationale_recorded: bool
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentClosed:
+    TYPE: ClassVar[str] = "incident.closed"
+    incident_id: str
+    closing_code: str
+    rationale_recorded: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CrimeRecorded:
+    TYPE: ClassVar[str] = "crime.recorded"
+    crime_id: str
+    incident_id: str | None
+    hocr_code: str
+    offence_group: str
+    victim_ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CrimeReclassified:
+    TYPE: ClassVar[str] = "crime.reclassified"
+    crime_id: str
+    from_code: str
+    to_code: str
+    reason: str | None
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class CrimeCancelled:
+    TYPE: ClassVar[str] = "crime.cancelled"
+    crime_id: str
+    cancellation_code: str
+    avi_recorded: bool
+    authoriser_role: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeAssigned:
+    TYPE: ClassVar[str] = "outcome.assigned"
+    crime_id: str
+    outcome_type: int
+    offender_ref: str | None
+    offender_age: int | None
+    decision_maker_rank: str
+    exceptional_circumstances: bool
+    dpp_consent: bool
+    penalty_value: float | None
+    domestic_abuse: bool
+    intimate_partner: bool | None = None
+    victim_views_recorded: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PriorDisposal:
+    disposal: str
+    offence_group: str
+    disposed_on: str
+    hocr_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OffenderHistory:
+    TYPE: ClassVar[str] = "offender.history"
+    offender_ref: str
+    disposals: tuple[PriorDisposal, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    kind: str
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class FindingRaised:
+    TYPE: ClassVar[str] = "finding.raised"
+    finding_id: str
+    rule: str
+    severity: str
+    subject: Subject
+    offence_group: str | None
+    evidence: tuple[str, ...]
+    explanation: str
+    guidance: str
+    rules_version: str
+
+
+@dataclass(frozen=True, slots=True)
+class FindingResolved:
+    TYPE: ClassVar[str] = "finding.resolved"
+    finding_id: str
+    rule: str
+    resolution: str
+    subject: Subject
+    offence_group: str | None
+    evidence: tuple[str, ...]
+    explanation: str
+    rules_version: str
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEnded:
+    TYPE: ClassVar[str] = "history.ended"
+    source: str
+
+
+Payload = (
+    IncidentOpened | IncidentUpdated | IncidentClosed | CrimeRecorded | CrimeReclassified | CrimeCancelled
+    | OutcomeAssigned | OffenderHistory | FindingRaised | FindingResolved | HistoryEnded
+)
+
+PAYLOAD_TYPES: dict[str, type] = {
+    cls.TYPE: cls
+    for cls in (
+        IncidentOpened, IncidentUpdated, IncidentClosed, CrimeRecorded, CrimeReclassified, CrimeCancelled,
+        OutcomeAssigned, OffenderHistory, FindingRaised, FindingResolved, HistoryEnded,
+    )
+}
+
+# Nested records inside payloads, by payload field name.
+_NESTED = {"disposals": PriorDisposal, "subject": Subject}
+
+
+def _build(cls: type, data: dict[str, Any]) -> Any:
+    values: dict[str, Any] = {}
+    for name, value in data.items():
+        nested = _NESTED.get(name)
+        if nested is not None:
+            value = tuple(nested(**v) for v in value) if isinstance(value, list) else nested(**value)
+        elif isinstance(value, list):
+            value = tuple(value)
+        values[name] = value
+    return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    event_id: str
+    type: str
+    schema_version: int
+    occurred_at: str
+    force: str
+    division: str
+    payload: Any
+    at: int = field(compare=False)  # occurred_at as epoch ms, parsed once
+
+    @classmethod
+    def from_dict(cls, record: dict[str, Any]) -> Event:
+        """Build from a record that passed schema validation."""
+        payload_cls = PAYLOAD_TYPES[record["type"]]
+        return cls(
+            event_id=record["event_id"],
+            type=record["type"],
+            schema_version=record["schema_version"],
+            occurred_at=record["occurred_at"],
+            force=record["force"],
+            division=record["division"],
+            payload=_build(payload_cls, record["payload"]),
+            at=parse_time(record["occurred_at"]),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The wire form (what the schemas describe)."""
+        return {
+            "event_id": self.event_id,
+            "type": self.type,
+            "schema_version": self.schema_version,
+            "occurred_at": self.occurred_at,
+            "force": self.force,
+            "division": self.division,
+            "payload": _plain(self.payload),
+        }
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "__dataclass_fields__"):
+        out = {}
+        for spec in fields(value):
+            item = getattr(value, spec.name)
+            # Optional fields left at None are omitted so the output stays schema-minimal.
+            if item is None and spec.default is None and spec.default is not MISSING:
+                continue
+            out[spec.name] = _plain(item)
+        return out
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return value

@@ -1,0 +1,67 @@
+"""Rule parameters: thresholds, severities and guidance, as loaded from a rules file.
+
+The file format is checked against ``schemas/rules-config.v1.json`` by the loader before it
+gets here, so these constructors trust their input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from cdi.core.times import MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE
+
+NOT_CRIMED = "CRIME_INDICATIVE_INCIDENT_NOT_CRIMED"
+CRD_LATE = "CRD_LATE"
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSettings:
+    name: str
+    enabled: bool
+    severity: str
+    severity_by_offence_group: dict[str, str]
+    guidance: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def severity_for(self, offence_group: str | None) -> str:
+        if offence_group is None:
+            return self.severity
+        return self.severity_by_offence_group.get(offence_group, self.severity)
+
+    def hours(self, name: str) -> int:
+        """A parameter given in hours, as milliseconds."""
+        return round(float(self.params[name]) * MS_PER_HOUR)
+
+
+@dataclass(frozen=True, slots=True)
+class RulesConfig:
+    version: str
+    allowed_lateness_ms: int
+    case_retention_ms: int
+    rules: dict[str, RuleSettings]
+
+    def rule(self, name: str) -> RuleSettings:
+        return self.rules[name]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RulesConfig:
+        rules = {}
+        for name, spec in data["rules"].items():
+            params = {k: v for k, v in spec.items()
+                      if k not in {"enabled", "severity", "severity_by_offence_group", "guidance"}}
+            rules[name] = RuleSettings(
+                name=name,
+                enabled=spec.get("enabled", True),
+                severity=spec["severity"],
+                severity_by_offence_group=dict(spec.get("severity_by_offence_group", {})),
+                guidance=spec["guidance"],
+                params=params,
+            )
+        clock = data["clock"]
+        return cls(
+            version=data["version"],
+            allowed_lateness_ms=round(clock["allowed_lateness_minutes"] * MS_PER_MINUTE),
+            case_retention_ms=round(clock["case_retention_days"] * MS_PER_DAY),
+            rules=rules,
+        )

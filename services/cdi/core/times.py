@@ -1,0 +1,40 @@
+"""Event time as integer milliseconds since the Unix epoch (UTC).
+
+Integers compare exactly and serialise compactly; RFC 3339 strings are parsed once at the edge.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+MS_PER_MINUTE = 60_000
+MS_PER_HOUR = 3_600_000
+MS_PER_DAY = 86_400_000
+
+
+def parse_time(text: str) -> int:
+    """RFC 3339 with offset (``Z`` or ``+hh:mm``) to epoch milliseconds."""
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError(f"timestamp {text!r} has no UTC offset")
+    return round(moment.timestamp() * 1000)
+
+
+def format_time(ms: int) -> str:
+    """Epoch milliseconds to RFC 3339 in UTC; milliseconds only when non-zero."""
+    moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    if ms % 1000:
+        return moment.isoformat(timespec="milliseconds")
+    return moment.isoformat(timespec="seconds")
+
+
+def format_duration(ms: int) -> str:
+    """Human duration for explanations: '31 h 5 min', '2 d 3 h', '40 min'."""
+    minutes = ms // MS_PER_MINUTE
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {mins} min" if mins else f"{hours} h"
+    return f"{mins} min"

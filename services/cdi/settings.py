@@ -1,0 +1,87 @@
+"""Settings from environment variables (all optional). The README's configuration table lists them."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+
+class SettingsError(ValueError):
+    pass
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default).strip() or default
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    bootstrap: str | None = None            # CDI_KAFKA_BOOTSTRAP: host:port[,host:port]; unset = embedded broker (demo)
+    topic_prefix: str = "cdi."              # CDI_TOPIC_PREFIX: every topic name and the consumer group start with it
+    partitions: int = 4                     # CDI_PARTITIONS: partitions of topics the monitor creates
+    replication_factor: int = 1             # CDI_REPLICATION_FACTOR
+    store: str = "memory"                   # CDI_STORE: memory | rocksdb (table state on local disk)
+    data_dir: Path = Path(".cdi-data")      # CDI_DATA_DIR: Faust's local data (RocksDB files)
+    metrics_host: str = "127.0.0.1"         # CDI_METRICS_HOST: address /metrics binds to
+    metrics_port: int = 6066                # CDI_METRICS_PORT
+    rules_path: Path | None = None          # CDI_RULES: rules TOML; default is the packaged default.toml
+    clock: str = "event"                    # CDI_CLOCK: event (replay-safe) | live (wall clock floors the watermark)
+    progress_interval: float = 1.0          # CDI_PROGRESS_INTERVAL: seconds between watermark progress broadcasts
+    session_timeout: float = 10.0           # CDI_SESSION_TIMEOUT: consumer group session timeout, seconds
+    heartbeat_interval: float = 1.0         # CDI_HEARTBEAT_INTERVAL
+    standby_replicas: int = 0               # CDI_STANDBY_REPLICAS: Faust table standbys
+    log_level: str = "info"                 # CDI_LOG_LEVEL
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        def number(name: str, default: float, kind: type, low: float) -> float:
+            raw = _env(name, str(default))
+            try:
+                value = kind(raw)
+            except ValueError:
+                raise SettingsError(f"{name}={raw!r} is not a {kind.__name__}; unset it or give a number") from None
+            if value < low:
+                raise SettingsError(f"{name}={raw!r} must be at least {low}")
+            return value
+
+        store = _env("CDI_STORE", "memory")
+        clock = _env("CDI_CLOCK", "event")
+        if store not in {"memory", "rocksdb"}:
+            raise SettingsError(f"CDI_STORE={store!r}: use 'memory' or 'rocksdb'")
+        if clock not in {"event", "live"}:
+            raise SettingsError(f"CDI_CLOCK={clock!r}: use 'event' (replays) or 'live' (production feed)")
+        rules = os.environ.get("CDI_RULES", "").strip()
+        return cls(
+            bootstrap=os.environ.get("CDI_KAFKA_BOOTSTRAP", "").strip() or None,
+            topic_prefix=os.environ.get("CDI_TOPIC_PREFIX", "cdi."),
+            partitions=int(number("CDI_PARTITIONS", 4, int, 1)),
+            replication_factor=int(number("CDI_REPLICATION_FACTOR", 1, int, 1)),
+            store=store,
+            data_dir=Path(_env("CDI_DATA_DIR", ".cdi-data")),
+            metrics_host=_env("CDI_METRICS_HOST", "127.0.0.1"),
+            metrics_port=int(number("CDI_METRICS_PORT", 6066, int, 0)),
+            rules_path=Path(rules) if rules else None,
+            clock=clock,
+            progress_interval=number("CDI_PROGRESS_INTERVAL", 1.0, float, 0.05),
+            session_timeout=number("CDI_SESSION_TIMEOUT", 10.0, float, 1.0),
+            heartbeat_interval=number("CDI_HEARTBEAT_INTERVAL", 1.0, float, 0.1),
+            standby_replicas=int(number("CDI_STANDBY_REPLICAS", 0, int, 0)),
+            log_level=_env("CDI_LOG_LEVEL", "info"),
+        )
+
+    def to_env(self) -> dict[str, str]:
+        """The inverse of from_env, for starting a worker subprocess with these settings."""
+        names = {
+            "bootstrap": "CDI_KAFKA_BOOTSTRAP", "topic_prefix": "CDI_TOPIC_PREFIX", "partitions": "CDI_PARTITIONS",
+            "replication_factor": "CDI_REPLICATION_FACTOR", "store": "CDI_STORE", "data_dir": "CDI_DATA_DIR",
+            "metrics_host": "CDI_METRICS_HOST", "metrics_port": "CDI_METRICS_PORT", "rules_path": "CDI_RULES",
+            "clock": "CDI_CLOCK", "progress_interval": "CDI_PROGRESS_INTERVAL",
+            "session_timeout": "CDI_SESSION_TIMEOUT", "heartbeat_interval": "CDI_HEARTBEAT_INTERVAL",
+            "standby_replicas": "CDI_STANDBY_REPLICAS", "log_level": "CDI_LOG_LEVEL",
+        }
+        return {names[f.name]: str(getattr(self, f.name)) for f in fields(self)
+                if getattr(self, f.name) is not None}
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""The stream processor (Faust): the imperative shell around the detection core."""

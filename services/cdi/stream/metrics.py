@@ -1,0 +1,91 @@
+"""Prometheus metrics of the worker. Labels are bounded sets only (rule, severity, division,
+offence group, event type, reason, result); never an id. See docs/metrics.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from cdi.core.events import Event
+from cdi.core.observations import Observation, RecordingDecision, RecordingDelay
+
+# The *_created series add nothing to rate() queries and double the exposition.
+disable_created_metrics()
+
+HOUR = 3600.0
+DELAY_BUCKETS = (HOUR, 4 * HOUR, 12 * HOUR, 24 * HOUR, 48 * HOUR, 72 * HOUR, 7 * 24 * HOUR, 30 * 24 * HOUR)
+LAG_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
+
+
+class OpenCases(Collector):
+    """Crime-indicative incidents awaiting a recording decision, by division, computed at scrape
+    time from the partitions this worker owns (so a rebalance never leaves stale counts)."""
+
+    def __init__(self, source: Callable[[], Iterable[tuple[str, int]]]) -> None:
+        self.source = source
+
+    def collect(self):  # type: ignore[no-untyped-def]
+        family = GaugeMetricFamily("cdi_open_cases", "Crime-indicative incidents awaiting a recording "
+                                   "decision (not recorded, not explained, deadline not reached)",
+                                   labels=["division"])
+        totals: dict[str, int] = {}
+        for division, count in self.source():
+            totals[division] = totals.get(division, 0) + count
+        for division, count in sorted(totals.items()):
+            family.add_metric([division], count)
+        yield family
+
+
+class Metrics:
+    def __init__(self, registry: CollectorRegistry, rules_version: str, version: str) -> None:
+        self.registry = registry
+        self.consumed = Counter("cdi_events_consumed", "Events applied to the rules, by type",
+                                ["type"], registry=registry)
+        self.duplicates = Counter("cdi_events_duplicate", "Events dropped as duplicates (same event_id)",
+                                  ["type"], registry=registry)
+        self.late = Counter("cdi_events_late", "Events older than the watermark (beyond the allowed "
+                            "lateness), dead-lettered", ["type"], registry=registry)
+        self.invalid = Counter("cdi_events_invalid", "Records that failed decoding or their contract, "
+                               "dead-lettered", ["reason"], registry=registry)
+        self.dead_letters = Counter("cdi_dead_letters", "Records sent to the dead-letter topic",
+                                    ["reason"], registry=registry)
+        self.findings = Counter("cdi_findings_raised", "Findings raised",
+                                ["rule", "severity", "division", "offence_group"], registry=registry)
+        self.resolved = Counter("cdi_findings_resolved", "Findings resolved by a later event",
+                                ["rule", "resolution", "division", "offence_group"], registry=registry)
+        self.decisions = Counter("cdi_recording_decisions", "Crime-indicative incidents at their deadline, "
+                                 "by result (recorded, explained, not_recorded)",
+                                 ["division", "offence_group", "result"], registry=registry)
+        self.delay = Histogram("cdi_recording_delay_seconds", "Delay from incident report to crime record",
+                               ["division", "offence_group"], buckets=DELAY_BUCKETS, registry=registry)
+        self.lag = Histogram("cdi_processing_lag_seconds", "Wall time from publication of an input record "
+                             "to its processing", buckets=LAG_BUCKETS, registry=registry)
+        self.watermark = Gauge("cdi_watermark_timestamp_seconds", "Event-time watermark: the lowest over "
+                               "the partitions this worker owns", registry=registry)
+        self.max_event = Gauge("cdi_event_time_max_timestamp_seconds", "Latest event time seen",
+                               registry=registry)
+        self.last_processed = Gauge("cdi_last_processed_timestamp_seconds", "Wall time the worker last "
+                                    "processed an input record", registry=registry)
+        info = Gauge("cdi_build_info", "Version of the monitor and of its rules", ["version", "rules_version"],
+                     registry=registry)
+        info.labels(version, rules_version).set(1)
+
+    def record_findings(self, findings: Iterable[Event]) -> None:
+        for finding in findings:
+            p = finding.payload
+            group = p.offence_group or "unknown"
+            if finding.type == "finding.raised":
+                self.findings.labels(p.rule, p.severity, finding.division, group).inc()
+            else:
+                self.resolved.labels(p.rule, p.resolution, finding.division, group).inc()
+
+    def record_observations(self, observations: Iterable[Observation]) -> None:
+        for obs in observations:
+            if isinstance(obs, RecordingDelay):
+                self.delay.labels(obs.division, obs.offence_group).observe(obs.seconds)
+            elif isinstance(obs, RecordingDecision):
+                self.decisions.labels(obs.division, obs.offence_group, obs.result).inc()

@@ -1,0 +1,94 @@
+"""Per-partition core state inside the worker, backed by a changelogged Faust table.
+
+The core reads and writes a plain dict of cases; this module remembers which keys changed while
+an event was processed and writes just those to the table afterwards (a changelog record each),
+after the event's findings were delivered. A crash in between re-delivers the event: its
+findings go out again under the same ids (at-least-once), and nothing is lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, MutableMapping
+from typing import Any
+
+import orjson
+
+from cdi.core.cases import IncidentCase
+from cdi.core.monitor import Monitor, PartitionState
+
+CLOCK_PREFIX = b"\x00clock/"
+
+
+class TrackedCases(dict[str, IncidentCase]):
+    """A dict that notes the keys set or deleted since the last ``take_dirty``."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.dirty: set[str] = set()
+
+    def __setitem__(self, key: str, value: IncidentCase) -> None:
+        super().__setitem__(key, value)
+        self.dirty.add(key)
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        self.dirty.add(key)
+
+    def take_dirty(self) -> set[str]:
+        dirty, self.dirty = self.dirty, set()
+        return dirty
+
+
+class PartitionStates:
+    """The states of the case-events partitions this worker owns, rebuilt from the table on demand."""
+
+    def __init__(self, monitor: Monitor, table: MutableMapping[bytes, bytes], origins: tuple[str, ...]) -> None:
+        self.monitor = monitor
+        self.table = table
+        self.origins = origins
+        self.states: dict[int, PartitionState] = {}
+
+    def reset(self) -> None:
+        """After a rebalance: forget everything; owned partitions are rebuilt from the table."""
+        self.states.clear()
+
+    def get(self, partition: int) -> PartitionState:
+        state = self.states.get(partition)
+        if state is None:
+            state = self.states[partition] = self._load(partition)
+        return state
+
+    def _load(self, partition: int) -> PartitionState:
+        cases = TrackedCases()
+        clock: dict[str, Any] | None = None
+        for key, raw in self.table.items():
+            value = orjson.loads(raw)
+            if value["p"] != partition:
+                continue
+            if key.startswith(CLOCK_PREFIX):
+                clock = value["clock"]
+            else:
+                dict.__setitem__(cases, key.decode(), IncidentCase.from_dict(value["case"]))
+        state = self.monitor.new_state(self.origins, cases)
+        if clock is not None:
+            state.clock.restore(clock)
+        return state
+
+    def save(self, partition: int, *, clock: bool = False) -> None:
+        """Write changed cases (and the clock if asked) to the table. Call inside the stream
+        iteration of an event from ``partition``: Faust sends changelog records to that partition."""
+        state = self.states[partition]
+        cases = state.cases
+        assert isinstance(cases, TrackedCases)
+        for key in cases.take_dirty():
+            case = cases.get(key)
+            if case is None:
+                self.table.pop(key.encode(), None)
+            else:
+                self.table[key.encode()] = orjson.dumps({"p": partition, "case": case.to_dict()})
+        if clock:
+            self.table[CLOCK_PREFIX + str(partition).encode()] = orjson.dumps(
+                {"p": partition, "clock": state.clock.to_dict()})
+
+    def owned(self) -> Iterator[PartitionState]:
+        return iter(list(self.states.values()))
