@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 
-from cdi.core.agenda import CHECK, PURGE, Agenda
+from cdi.core.agenda import CHECK, PURGE, RESOLVE, Agenda
 from cdi.core.cases import IncidentCase
 from cdi.core.clock import EventClock
 from cdi.core.events import CrimeRecorded, Event, HistoryEnded, IncidentClosed, IncidentOpened, IncidentUpdated
@@ -102,13 +102,13 @@ class Monitor:
         step = Step()
         was_awaiting = not new and self.recording.awaiting(case)
         old_division = case.division
-        old_check = None if new else self.recording.check_at(case)
+        old_due = None if new else self._due(case)
         case.seen.add(event.event_id)
         out = Outcome(step.findings, step.observations)
         self.recording.apply(case, event, out)
         state.cases[key] = case
         self._count(state, old_division if was_awaiting else None, case)
-        if new or self.recording.check_at(case) != old_check:
+        if new or self._due(case) != old_due:
             self._schedule(state, key, case, new=new)
         return self._advance(state, step)
 
@@ -135,10 +135,15 @@ class Monitor:
 
     # -- deadlines ---------------------------------------------------------------------------
 
+    def _due(self, case: IncidentCase) -> tuple[int | None, int | None]:
+        return self.recording.check_at(case), self.recording.resolve_at(case)
+
     def _schedule(self, state: PartitionState, key: str, case: IncidentCase, *, new: bool) -> None:
-        due = self.recording.check_at(case)
-        if due is not None and not case.checked:
-            state.agenda.add(due, CHECK, key)
+        check, resolve = self._due(case)
+        if check is not None and not case.checked:
+            state.agenda.add(check, CHECK, key)
+        if resolve is not None:
+            state.agenda.add(resolve, RESOLVE, key)
         if new:
             state.agenda.add(case.first_at + self.retention, PURGE, key)
 
@@ -162,6 +167,12 @@ class Monitor:
                 self.recording.check(case, Outcome(step.findings, step.observations))
                 cases[key] = case
                 self._count(state, case.division if was else None, case)
+                self._schedule(state, key, case, new=False)
+            elif kind == RESOLVE:
+                if self.recording.resolve_at(case) != due:
+                    continue
+                self.recording.resolve(case, Outcome(step.findings, step.observations))
+                cases[key] = case
             elif kind == PURGE and due == case.first_at + self.retention:
                 if self.recording.awaiting(case):
                     state.awaiting[case.division] -= 1

@@ -79,10 +79,6 @@ class RecordingRules:
         if not case.incident_events:  # crime arrived first; the incident's own division wins later
             case.division, case.force = event.division, event.force
         self._time_crime(case, crime, out)
-        if case.not_crimed == "raised":
-            check_at = self.check_at(case)
-            if check_at is not None and crime.at > check_at:
-                self._resolve(case, crime, out)
 
     # -- CRD_LATE ----------------------------------------------------------------------------
 
@@ -169,11 +165,24 @@ class RecordingRules:
             explanation="; ".join(story) + f". Deadline: {format_duration(self.check_deadline)} from the report.",
             guidance=self.not_crimed.guidance,
         ))
-        later = sorted((c for c in case.crimes.values() if c.at > due), key=lambda c: (c.at, c.crime_id))
-        if later:
-            self._resolve(case, later[0], out)
 
-    def _resolve(self, case: IncidentCase, crime: LinkedCrime, out: Outcome) -> None:
+    def resolve_at(self, case: IncidentCase) -> int | None:
+        """When a raised finding is resolved: at the first crime recorded after its check time.
+        Resolved only once the watermark passes that time, so that of two crimes recorded in
+        the same millisecond the same one is named whatever their arrival order."""
+        crime = self._first_late_crime(case)
+        return crime.at if crime is not None else None
+
+    def _first_late_crime(self, case: IncidentCase) -> LinkedCrime | None:
+        if case.not_crimed != "raised":
+            return None
+        due = self.check_at(case)
+        later = [c for c in case.crimes.values() if due is not None and c.at > due]
+        return min(later, key=lambda c: (c.at, c.crime_id)) if later else None
+
+    def resolve(self, case: IncidentCase, out: Outcome) -> None:
+        crime = self._first_late_crime(case)
+        assert crime is not None
         case.not_crimed = "resolved"
         reported = case.report_time() or crime.at
         out.findings.append(findings.resolved(

@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from cdi.simulation.codes import load_codes
+from cdi.simulation.codes import can_open, load_reference
 
 CALIBRATION_PATH = Path(__file__).with_name("calibration.toml")
 
@@ -126,18 +126,17 @@ class Calibration:
 
     def opening_weights(self) -> dict[str, float]:
         """Every opening code of the code table, weighted by derived count plus pseudo-count."""
-        tables = load_codes()
         pseudo = self.assumptions.pseudo_count
         return {
             code: self.opening_codes.get(code, 0) + pseudo
-            for code, info in tables.incident.items()
-            if info.can_open
+            for code, info in load_reference().incident_codes.items()
+            if can_open(info)
         }
 
 
 def _check(calibration: Calibration) -> None:
-    tables = load_codes()
-    unknown = [code for code in calibration.opening_codes if not tables.incident[code].can_open]
+    codes = load_reference().incident_codes
+    unknown = [code for code in calibration.opening_codes if code not in codes or not can_open(codes[code])]
     if unknown:
         raise ValueError(f"calibration.toml names codes that cannot open an incident: {unknown}")
     if len(calibration.report_hours) != 24 or len(calibration.assumptions.weekday_factors) != 7:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 
-from cdi.simulation.codes import CRIME, CodeTables, HocrCode, load_codes
+from cdi.simulation.codes import CRIME, OffenceCode, ReferenceData, load_reference
 from cdi.simulation.extract import TimedEvent, envelope
 from cdi.simulation.force import Force
 
@@ -42,7 +42,7 @@ HATE_HOCR: dict[str, tuple[str, ...]] = {
 @dataclass(slots=True)
 class CrimePlan:
     recorded_at: int
-    hocr: HocrCode
+    hocr: OffenceCode
     division: str
     incident_id: str | None
     victim_ref: str | None
@@ -54,16 +54,17 @@ class CrimePlan:
 
 
 @cache
-def _hocr_mix() -> dict[str, tuple[tuple[HocrCode, ...], tuple[int, ...]]]:
-    tables = load_codes()
+def _hocr_mix() -> dict[str, tuple[tuple[OffenceCode, ...], tuple[int, ...]]]:
+    reference = load_reference()
     mix = {}
-    for code, info in tables.incident.items():
-        if info.klass != CRIME:
+    for code, info in reference.incident_codes.items():
+        if info.code_class != CRIME:
             continue
         entries = HOCR_MIX.get(code)
         if entries is None:  # a crime code added to the table later: any code of its group
-            entries = tuple((h.code, 1) for h in tables.hocr.values() if h.offence_group == info.offence_group)
-        hocr = tuple(tables.hocr[name] for name, _ in entries)
+            group = info.offence_group
+            entries = tuple((h.code, 1) for h in reference.offence_codes.values() if h.offence_group == group)
+        hocr = tuple(reference.offence_codes[name] for name, _ in entries)
         wrong = [h.code for h in hocr if h.offence_group != info.offence_group]
         if wrong or not hocr:
             raise ValueError(f"HOCR codes {wrong} do not fit {code} ({info.offence_group})")
@@ -71,9 +72,9 @@ def _hocr_mix() -> dict[str, tuple[tuple[HocrCode, ...], tuple[int, ...]]]:
     return mix
 
 
-def choose_hocr(rng: random.Random, crime_code: str, hate: bool, tables: CodeTables) -> HocrCode:
+def choose_hocr(rng: random.Random, crime_code: str, hate: bool, reference: ReferenceData) -> OffenceCode:
     if hate and crime_code in HATE_HOCR:
-        return tables.hocr[rng.choice(HATE_HOCR[crime_code])]
+        return reference.offence_codes[rng.choice(HATE_HOCR[crime_code])]
     hocr, weights = _hocr_mix()[crime_code]
     return rng.choices(hocr, weights=weights)[0]
 
@@ -111,7 +112,7 @@ def plan_direct_crimes(
     day_starts: list[int],
     crime_code_weights: dict[str, int],
     count: int,
-    tables: CodeTables,
+    reference: ReferenceData,
 ) -> list[CrimePlan]:
     """Crimes reported straight to the crime system (no incident), spread like incident reports."""
     volumes = [force.daily_volume(day) for day in day_starts]
@@ -121,7 +122,7 @@ def plan_direct_crimes(
         day = rng.choices(day_starts, weights=volumes)[0]
         # Crime-system timestamps carry milliseconds, unlike the incident log's whole seconds.
         at = force.report_time(rng, day) + rng.randrange(1000)
-        hocr = choose_hocr(rng, rng.choices(codes, weights=weights)[0], False, tables)
+        hocr = choose_hocr(rng, rng.choices(codes, weights=weights)[0], False, reference)
         ref = victim_ref(rng) if hocr.victim_based else None
         crimes.append(CrimePlan(at, hocr, force.division(rng), None, ref))
     return crimes

@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from cdi.core.times import MS_PER_HOUR, MS_PER_MINUTE
 from cdi.simulation.calibration import Calibration
-from cdi.simulation.codes import CRIME, EXPLAINING_CLASSES, CodeTables
+from cdi.simulation.codes import CRIME, EXPLAINING_CLASSES, ReferenceData, can_close
 from cdi.simulation.crimes import CrimePlan, choose_hocr, victim_ref
 from cdi.simulation.extract import TimedEvent, envelope
 from cdi.simulation.force import Force
@@ -116,11 +116,18 @@ class IncidentPlan:
         out = [envelope(f"{iid}.opened", "incident.opened", self.reported_at, force, division, opened)]
         if self.update is not None:
             u = self.update
-            payload = {"incident_id": iid, "from_code": u.from_code, "to_code": u.to_code,
-                       "rationale_recorded": u.rationale}  # fmt: skip
+            payload = {
+                "incident_id": iid,
+                "from_code": u.from_code,
+                "to_code": u.to_code,
+                "rationale_recorded": u.rationale,
+            }
             out.append(envelope(f"{iid}.updated", "incident.updated", u.at, force, division, payload))
-        closed = {"incident_id": iid, "closing_code": self.closing_code,
-                  "rationale_recorded": self.closing_rationale}  # fmt: skip
+        closed = {
+            "incident_id": iid,
+            "closing_code": self.closing_code,
+            "rationale_recorded": self.closing_rationale,
+        }
         out.append(envelope(f"{iid}.closed", "incident.closed", self.closed_at, force, division, closed))
         return out
 
@@ -137,6 +144,11 @@ def delay(rng: random.Random, lo: int, hi: int, median: int, sigma: float = 1.0)
     return rng.randint(lo, hi)
 
 
+def whole_seconds(ms: int) -> int:
+    """Round up to a whole second: the incident log stamps seconds, the crime system milliseconds."""
+    return ms + (-ms % 1000)
+
+
 def _weighted(rng: random.Random, weights: dict[str, int]) -> str:
     return rng.choices(tuple(weights), weights=tuple(weights.values()))[0]
 
@@ -150,12 +162,13 @@ class IncidentPlanner:
         options: SimulationOptions,
         force: Force,
         calibration: Calibration,
-        tables: CodeTables,
+        reference: ReferenceData,
     ) -> None:
         self.rng = rng
         self.options = options
         self.force = force
-        self.tables = tables
+        self.codes = reference.incident_codes
+        self.reference = reference
         self.assumptions = calibration.assumptions
         weights = calibration.opening_weights()
         self.opening_codes = tuple(weights)
@@ -168,8 +181,7 @@ class IncidentPlanner:
     def _closes(self, weights: dict[str, int]) -> dict[str, int]:
         for code in weights:
             if code != "SAME" and (
-                not self.tables.incident[code].can_close
-                or self.tables.klass(code) not in EXPLAINING_CLASSES
+                not can_close(self.codes[code]) or self.codes[code].code_class not in EXPLAINING_CLASSES
             ):
                 raise ValueError(f"{code} cannot close an incident as non-crime")
         return weights
@@ -185,7 +197,9 @@ class IncidentPlanner:
         reports.sort()
         plans: list[IncidentPlan] = []
         seq_by_date: dict[str, int] = {}
-        width = max(4, len(str(max(force.daily_volume(d) for d in force.day_starts(self.options)) * 2)))
+        # A calendar date spans two report windows when the start is not midnight UTC.
+        busiest = max(force.daily_volume(day) for day in force.day_starts(self.options))
+        width = max(4, len(str(2 * busiest)))
         for reported_at, _ in reports:
             date = datetime.fromtimestamp(reported_at / 1000, tz=UTC).strftime("%Y%m%d")
             seq = seq_by_date.get(date, 0) + 1
@@ -200,7 +214,7 @@ class IncidentPlanner:
         code = rng.choices(self.opening_codes, weights=self.opening_weights)[0]
         plan.opening_code = code
         qualifiers: set[str] = set()
-        if self.tables.is_crime(code):
+        if self.codes[code].code_class == CRIME:
             if code in NON_VICTIM_CODES:
                 plan.victims = 0
             elif rng.random() < 0.95:  # victim count unknown at first contact on a few calls
@@ -233,7 +247,7 @@ class IncidentPlanner:
     def _closing_delay(self, after: int = 0) -> int:
         """Closure delay from the report: ~20 min to ~12 h, median ~90 min (scaled by follow_up)."""
         f = self.follow_up
-        return delay(self.rng, after + f // 36, max(after + f // 36, f), f // 8, 0.9)
+        return whole_seconds(delay(self.rng, after + f // 36, max(after + f // 36, f), f // 8, 0.9))
 
     def _ordinary(self, plan: IncidentPlan) -> None:
         rng = self.rng
@@ -243,8 +257,9 @@ class IncidentPlanner:
         else:
             code = _weighted(rng, self.ordinary_closes)
         if code == "SAME":
-            same = self.tables.incident[plan.opening_code]
-            code = plan.opening_code if same.can_close and same.klass in EXPLAINING_CLASSES else "ADVICE_GIVEN"
+            same = self.codes[plan.opening_code]
+            keeps = can_close(same) and same.code_class in EXPLAINING_CLASSES
+            code = plan.opening_code if keeps else "ADVICE_GIVEN"
         plan.closing_code = code
         plan.closing_rationale = rng.random() < 0.6
 
@@ -269,7 +284,7 @@ class IncidentPlanner:
         plan.route, plan.fate, plan.crime_code = route, fate, crime_code
 
         if route is Route.UPDATED:
-            upgraded_at = r + delay(rng, f // 24, f // 2, f // 6, 0.7)
+            upgraded_at = r + whole_seconds(delay(rng, f // 24, f // 2, f // 6, 0.7))
             plan.update = Update(upgraded_at, plan.opening_code, crime_code, True)
             plan.closed_at = r + self._closing_delay(upgraded_at - r)
             plan.indicative_at = upgraded_at
@@ -286,21 +301,21 @@ class IncidentPlanner:
             plan.closing_code, plan.closing_rationale = "NO_OFFENCE_DISCLOSED", True
         else:  # never recorded, or late and closed as if nothing was wrong
             codes = dict(self.failure_closes)
-            if self.tables.incident[crime_code].offence_group == "theft":
+            if self.codes[crime_code].offence_group == "theft":
                 codes["LOST_PROPERTY"] = 15  # NOPD's "lost" signal for thefts
             plan.closing_code, plan.closing_rationale = _weighted(rng, codes), False
 
         # Some uncrimed ones were first downgraded: with a rationale if explained, else without.
         if route is Route.OPENED and fate in (Fate.NOT_RECORDED, Fate.EXPLAINED) and rng.random() < 0.3:
             gap = f // 72
-            at = r + rng.randint(gap, plan.closed_at - r - gap)
+            at = r + whole_seconds(rng.randint(gap, plan.closed_at - r - gap))
             plan.update = Update(at, crime_code, self._downgrade(plan, crime_code), fate is Fate.EXPLAINED)
 
         if fate in (Fate.RECORDED, Fate.LATE):
             self._record(plan, fate)
 
     def _downgrade(self, plan: IncidentPlan, crime_code: str) -> str:
-        group = self.tables.incident[crime_code].offence_group
+        group = self.codes[crime_code].offence_group
         if group == "theft":
             return "LOST_PROPERTY"
         if group in ("violence_against_the_person", "sexual_offences"):
@@ -326,11 +341,11 @@ class IncidentPlanner:
                 first = r + deadline + delay(rng, MS_PER_MINUTE, MAX_LATENESS_MS, 8 * MS_PER_HOUR)
             last_allowed = None
         hate = "hate" in plan.qualifiers
-        hocr = choose_hocr(rng, plan.crime_code, hate, self.tables)
+        hocr = choose_hocr(rng, plan.crime_code, hate, self.reference)
         count = 1
-        if plan.victims and plan.victims > 1 and hocr.victim_based:
-            if rng.random() < a.one_crime_per_victim_share:
-                count = plan.victims
+        multi = bool(plan.victims and plan.victims > 1 and hocr.victim_based)
+        if multi and rng.random() < a.one_crime_per_victim_share:
+            count = plan.victims or 1
         for n in range(count):
             at = first if n == 0 else first + rng.randint(0, 30 * MS_PER_MINUTE)
             if last_allowed is not None:
@@ -339,6 +354,10 @@ class IncidentPlanner:
             plan.crimes.append(CrimePlan(at, hocr, plan.division, plan.incident_id, ref))
 
 
-def crime_code_weights(calibration: Calibration, tables: CodeTables) -> dict[str, int]:
+def crime_code_weights(calibration: Calibration, reference: ReferenceData) -> dict[str, int]:
     """The calibrated weights of crime-class opening codes: the offence mix of direct reports."""
-    return {code: w for code, w in calibration.opening_weights().items() if tables.klass(code) == CRIME}
+    return {
+        code: w
+        for code, w in calibration.opening_weights().items()
+        if reference.incident_codes[code].code_class == CRIME
+    }

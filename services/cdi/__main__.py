@@ -1,0 +1,3 @@
+from cdi.cli import main
+
+main()

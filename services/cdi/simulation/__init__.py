@@ -1,0 +1,25 @@
+"""Synthetic force event histories with exact ground truth for the monitor's rules.
+
+``simulate(SimulationOptions(...))`` draws an incident log and crime records for a synthetic
+force, with configured shares of incidents never recorded, recorded late or legitimately
+explained, plus feed noise (bounded disorder, duplicates). Its ``truth`` lists the findings the
+monitor must raise and resolve, derived from the simulator's own decisions.
+"""
+
+from cdi.simulation.calibration import Calibration, derive_from_seattle, load_calibration
+from cdi.simulation.options import MONITOR_ALLOWED_LATENESS_MINUTES, SimulationOptions
+from cdi.simulation.simulator import Simulation, simulate, write_simulation
+from cdi.simulation.truth import CRD_LATE, NOT_CRIMED
+
+__all__ = [
+    "CRD_LATE",
+    "MONITOR_ALLOWED_LATENESS_MINUTES",
+    "NOT_CRIMED",
+    "Calibration",
+    "Simulation",
+    "SimulationOptions",
+    "derive_from_seattle",
+    "load_calibration",
+    "simulate",
+    "write_simulation",
+]

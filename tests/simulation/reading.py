@@ -1,0 +1,35 @@
+"""Plain readers for tests: reference tables straight from the CSVs, times by fromisoformat.
+
+Deliberately independent of the simulator's and the monitor's own loaders.
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+REFERENCE = REPO_ROOT / "services" / "cdi" / "reference"
+
+
+def table(name: str) -> dict[str, dict[str, str]]:
+    with (REFERENCE / name).open(newline="", encoding="utf-8") as fh:
+        return {row["code"]: row for row in csv.DictReader(fh)}
+
+
+INCIDENT_CODES = table("incident_codes.csv")
+HOCR_CODES = table("hocr_codes.csv")
+
+
+def code_class(code: str) -> str:
+    return INCIDENT_CODES[code]["class"]
+
+
+def ms(text: str) -> int:
+    return round(datetime.fromisoformat(text).timestamp() * 1000)
+
+
+def by_type(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [event for event in events if event["type"] == kind]

@@ -1,0 +1,123 @@
+"""Runs ``cdi worker`` as a real subprocess for integration tests, and reads what it produces."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+import orjson
+from kafka import KafkaConsumer
+from prometheus_client.parser import text_string_to_metric_families
+
+from cdi.embedded_broker import free_port
+from cdi.settings import Settings
+from cdi.topics import Topics
+
+
+def isolated_settings(bootstrap: str, **changes: Any) -> Settings:
+    """A private namespace per test, so tests never see each other's topics."""
+    base = Settings(bootstrap=bootstrap, topic_prefix=f"t{uuid.uuid4().hex[:10]}.", partitions=4,
+                    progress_interval=0.2, session_timeout=6.0, heartbeat_interval=0.5)
+    return base.with_(**changes)
+
+
+class WorkerProcess:
+    def __init__(self, settings: Settings) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="cdi-worker-"))
+        self.settings = settings.with_(metrics_port=free_port(), data_dir=self.dir / "data")
+        self.log_path = self.dir / "worker.log"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.started_at = 0.0
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.metrics_port}/metrics"
+
+    def start(self, timeout: float = 90) -> WorkerProcess:
+        self.started_at = time.monotonic()
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen([sys.executable, "-m", "cdi", "worker"],
+                                            env={**os.environ, **self.settings.to_env()},
+                                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while not self._answers():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"worker did not start:\n{self.log()[-4000:]}")
+            time.sleep(0.2)
+        return self
+
+    def _answers(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.metrics_url, timeout=1) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    def metrics(self) -> dict[str, float]:
+        """Samples as {'name{label="v",...}': value}, labels sorted."""
+        with urllib.request.urlopen(self.metrics_url, timeout=5) as response:
+            text = response.read().decode()
+        out = {}
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
+                out[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
+        return out
+
+    def total(self, name: str) -> float:
+        return sum(v for k, v in self.metrics().items() if k == name or k.startswith(name + "{"))
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, sig)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+    def __enter__(self) -> WorkerProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def read_topic(settings: Settings, role: str, *, until: int, timeout: float = 120) -> list[Any]:
+    """Read messages of a topic from the start until ``until`` arrived or the time is up."""
+    consumer = KafkaConsumer(Topics(settings.topic_prefix).name(role), bootstrap_servers=settings.bootstrap,
+                             auto_offset_reset="earliest", enable_auto_commit=False, group_id=None)
+    messages: list[Any] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(messages) < until and time.monotonic() < deadline:
+            for batch in consumer.poll(timeout_ms=500).values():
+                messages.extend(batch)
+        # Anything beyond the expected count would be a wrong extra finding: give it a moment to show.
+        end = time.monotonic() + 2
+        while time.monotonic() < end:
+            for batch in consumer.poll(timeout_ms=300).values():
+                messages.extend(batch)
+    finally:
+        consumer.close()
+    return messages
+
+
+def findings(messages: list[Any]) -> list[dict[str, Any]]:
+    """Finding records, deduplicated by (type, id) as consumers of an at-least-once topic must."""
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    for message in messages:
+        record = orjson.loads(message.value)
+        seen.setdefault((record["type"], record["event_id"]), record)
+    return sorted(seen.values(), key=lambda r: (r["occurred_at"], r["event_id"], r["type"]))
