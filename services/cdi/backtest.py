@@ -46,8 +46,12 @@ class BacktestResult:
         return Counter(d.reason for d in self.dead_letters)
 
 
-def run(path: str | Path, rules_path: str | Path | None = None,
-        progress: Callable[[int], None] | None = None, keep_observations: bool = False) -> BacktestResult:
+def run(
+    path: str | Path,
+    rules_path: str | Path | None = None,
+    progress: Callable[[int], None] | None = None,
+    keep_observations: bool = False,
+) -> BacktestResult:
     contracts = Contracts()
     monitor = Monitor(rules_files.load(rules_path, contracts), reference_tables.load())
     state = monitor.new_state()
@@ -71,8 +75,9 @@ def run(path: str | Path, rules_path: str | Path | None = None,
             continue
         step = monitor.process(state, event)
         if step.rejected == LATE:
-            result.dead_letters.append(DeadLetter(number, LATE, f"event time {event.occurred_at} is before "
-                                                  f"the watermark", raw))
+            result.dead_letters.append(
+                DeadLetter(number, LATE, f"event time {event.occurred_at} is before the watermark", raw)
+            )
             continue
         if step.rejected == DUPLICATE:
             result.duplicates += 1

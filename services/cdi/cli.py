@@ -36,43 +36,95 @@ def main() -> None:
 @main.command()
 @click.option("--days", type=click.IntRange(1, 366), default=7, show_default=True)
 @click.option("--seed", type=int, default=1, show_default=True)
-@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="History file to write (.jsonl or .jsonl.gz).")
-@click.option("--truth", type=click.Path(dir_okay=False, path_type=Path),
-              help="Ground truth: the findings the rules must raise, one JSON line each.")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="History file to write (.jsonl or .jsonl.gz).",
+)
+@click.option(
+    "--truth",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Ground truth: the findings the rules must raise, one JSON line each.",
+)
 @click.option("--incidents-per-day", type=click.IntRange(1, 100_000), default=800, show_default=True)
-@click.option("--not-recorded-rate", type=click.FloatRange(0, 1), default=0.10, show_default=True,
-              help="Share of crime-indicative incidents never recorded.")
-@click.option("--late-rate", type=click.FloatRange(0, 1), default=0.05, show_default=True,
-              help="Share of crime-indicative incidents recorded after the 24 h limit.")
+@click.option(
+    "--not-recorded-rate",
+    type=click.FloatRange(0, 1),
+    default=0.10,
+    show_default=True,
+    help="Share of crime-indicative incidents never recorded.",
+)
+@click.option(
+    "--late-rate",
+    type=click.FloatRange(0, 1),
+    default=0.05,
+    show_default=True,
+    help="Share of crime-indicative incidents recorded after the 24 h limit.",
+)
 @click.option("--duplicate-rate", type=click.FloatRange(0, 0.5), default=0.01, show_default=True)
-def simulate(days: int, seed: int, out: Path, truth: Path | None, incidents_per_day: int,
-             not_recorded_rate: float, late_rate: float, duplicate_rate: float) -> None:
+def simulate(
+    days: int,
+    seed: int,
+    out: Path,
+    truth: Path | None,
+    incidents_per_day: int,
+    not_recorded_rate: float,
+    late_rate: float,
+    duplicate_rate: float,
+) -> None:
     """Write a synthetic force's event history, and the findings it must produce."""
-    from cdi.simulation import SimulationOptions, simulate as run_simulation, write_simulation
+    from cdi.simulation import SimulationOptions, write_simulation
+    from cdi.simulation import simulate as run_simulation
 
-    options = SimulationOptions(days=days, seed=seed, incidents_per_day=incidents_per_day,
-                                not_recorded_rate=not_recorded_rate, late_rate=late_rate,
-                                duplicate_rate=duplicate_rate)
+    try:
+        options = SimulationOptions(
+            days=days,
+            seed=seed,
+            incidents_per_day=incidents_per_day,
+            not_recorded_rate=not_recorded_rate,
+            late_rate=late_rate,
+            duplicate_rate=duplicate_rate,
+        )
+    except ValueError as exc:
+        fail(f"{exc}; adjust the options (see `cdi simulate --help`)")
+        raise
     with console.status(f"simulating {days} days (seed {seed})..."):
         sim = run_simulation(options)
         write_simulation(sim, out, truth)
-    console.print(f"wrote {len(sim.events):,} events to {out}"
-                  + (f" and {len(sim.truth):,} expected findings to {truth}" if truth else ""))
+    console.print(
+        f"wrote {len(sim.events):,} events to {out}"
+        + (f" and {len(sim.truth):,} expected findings to {truth}" if truth else "")
+    )
 
 
 @main.command()
 @click.argument("history", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write every finding.raised / finding.resolved here, in order (JSON lines).")
-@click.option("--rules", "rules_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Rules file (TOML); default: the packaged rules.")
-@click.option("--truth", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Compare with expected findings and print precision and recall per rule.")
-@click.option("--dead-letters", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write rejected lines here with their reason.")
-def backtest(history: Path, out: Path | None, rules_path: Path | None, truth: Path | None,
-             dead_letters: Path | None) -> None:
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write every finding.raised / finding.resolved here, in order (JSON lines).",
+)
+@click.option(
+    "--rules",
+    "rules_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Rules file (TOML); default: the packaged rules.",
+)
+@click.option(
+    "--truth",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Compare with expected findings and print precision and recall per rule.",
+)
+@click.option(
+    "--dead-letters",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write rejected lines here with their reason.",
+)
+def backtest(
+    history: Path, out: Path | None, rules_path: Path | None, truth: Path | None, dead_letters: Path | None
+) -> None:
     """Run the rules over a history file, offline, with no broker."""
     from cdi import backtest as offline
     from cdi.history import read_events, write_events
@@ -80,16 +132,20 @@ def backtest(history: Path, out: Path | None, rules_path: Path | None, truth: Pa
 
     try:
         with console.status("backtesting...") as status:
-            result = offline.run(history, rules_path,
-                                 progress=lambda n: status.update(f"backtesting... line {n:,}"))
+            result = offline.run(history, rules_path, progress=lambda n: status.update(f"backtesting... line {n:,}"))
     except RulesFileError as exc:
         fail(str(exc))
     records = [f.to_dict() for f in result.findings]
     if out:
         write_events(out, records)
     if dead_letters:
-        write_events(dead_letters, [{"line": d.line, "reason": d.reason, "detail": d.detail,
-                                     "raw": d.raw.decode("utf-8", "replace")} for d in result.dead_letters])
+        write_events(
+            dead_letters,
+            [
+                {"line": d.line, "reason": d.reason, "detail": d.detail, "raw": d.raw.decode("utf-8", "replace")}
+                for d in result.dead_letters
+            ],
+        )
     total = sum(result.events.values())
     summary = Table(title=f"Backtest of {history.name}", show_header=True)
     summary.add_column("rule")
@@ -106,7 +162,8 @@ def backtest(history: Path, out: Path | None, rules_path: Path | None, truth: Pa
         f"{result.lines:,} lines: {total:,} events applied, {result.duplicates:,} duplicates dropped, "
         f"{len(result.dead_letters):,} dead-lettered {dict(result.rejected) or ''}; "
         f"decisions {dict(result.decisions)}; open cases at end {sum(result.open_cases.values()):,}; "
-        f"{result.seconds:.2f} s ({rate:,.0f} events/s)")
+        f"{result.seconds:.2f} s ({rate:,.0f} events/s)"
+    )
     if out:
         console.print(f"findings written to {out}")
     if truth:
@@ -118,8 +175,9 @@ def backtest(history: Path, out: Path | None, rules_path: Path | None, truth: Pa
         for col in ("rule", "expected", "found", "matched", "precision", "recall"):
             table.add_column(col, justify="left" if col == "rule" else "right")
         for s in scores:
-            table.add_row(s.rule, str(s.expected), str(s.found), str(s.matched), f"{s.precision:.3f}",
-                          f"{s.recall:.3f}")
+            table.add_row(
+                s.rule, str(s.expected), str(s.found), str(s.matched), f"{s.precision:.3f}", f"{s.recall:.3f}"
+            )
         Console().print(table)
         missing, unexpected = differences(expected, records)
         if missing or unexpected:
@@ -137,21 +195,22 @@ def worker() -> None:
 
     settings = settings_from_env()
     if not settings.bootstrap:
-        fail("CDI_KAFKA_BOOTSTRAP is not set. Point it at a Kafka cluster (host:port), "
-             "or run `cdi demo`, which starts an embedded broker.")
+        fail(
+            "CDI_KAFKA_BOOTSTRAP is not set. Point it at a Kafka cluster (host:port), "
+            "or run `cdi demo`, which starts an embedded broker."
+        )
     run_worker(settings)
 
 
 @main.command()
-@click.option("--days", type=click.IntRange(1, 60), default=3, show_default=True,
-              help="Simulated days to stream.")
-@click.option("--seconds", type=click.FloatRange(5, 3600), default=60, show_default=True,
-              help="Wall time to stream them in.")
+@click.option("--days", type=click.IntRange(1, 60), default=3, show_default=True, help="Simulated days to stream.")
+@click.option(
+    "--seconds", type=click.FloatRange(5, 3600), default=60, show_default=True, help="Wall time to stream them in."
+)
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--exit-after-feed", is_flag=True, help="Stop once every finding is in (for scripts and tests).")
 def demo(days: int, seconds: float, seed: int, exit_after_feed: bool) -> None:
     """Stream a simulated force through a worker on an embedded broker (or CDI_KAFKA_BOOTSTRAP)."""
     from cdi.demo import run_demo
 
-    sys.exit(run_demo(settings_from_env(), days=days, seconds=seconds, seed=seed,
-                      exit_after_feed=exit_after_feed))
+    sys.exit(run_demo(settings_from_env(), days=days, seconds=seconds, seed=seed, exit_after_feed=exit_after_feed))

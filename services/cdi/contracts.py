@@ -60,7 +60,8 @@ class Contracts:
         for schema_id, schema in self.schemas.items():
             parts = schema_id.split(":")  # urn:cdi:schema:<name>:<version>
             self.validators[(parts[3], int(parts[4]))] = jsonschema_rs.validator_for(
-                schema, registry=self.registry, validate_formats=True)
+                schema, registry=self.registry, validate_formats=True
+            )
 
     @cached_property
     def event_types(self) -> list[str]:

@@ -26,6 +26,7 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
+from cdi.core.times import format_time
 from cdi.embedded_broker import EmbeddedBroker, free_port
 from cdi.publish import Published, publish
 from cdi.scoring import score
@@ -68,8 +69,13 @@ def run_demo(settings: Settings, *, days: int, seconds: float, seed: int, exit_a
         metrics_url = f"http://{settings.metrics_host}:{settings.metrics_port}/metrics"
         log_path = workdir / "worker.log"
         with log_path.open("wb") as log:
-            worker = subprocess.Popen([sys.executable, "-m", "cdi", "worker"], env={**os.environ, **settings.to_env()},
-                                      stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "cdi", "worker"],
+                env={**os.environ, **settings.to_env()},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         with console.status("starting the worker..."):
             deadline = time.monotonic() + 90
             while not _metrics_up(metrics_url):
@@ -84,9 +90,9 @@ def run_demo(settings: Settings, *, days: int, seconds: float, seed: int, exit_a
         fed.start()
         found = _follow(settings, fed, expected=len(sim.truth), total=len(lines), days=days)
         _summary(found, sim.truth)
-        console.print(f"\nmetrics: [bold]{metrics_url}[/]  (worker log: {log_path})")
         if exit_after_feed:
             return 0
+        console.print(f"\nmetrics: [bold]{metrics_url}[/]  (worker log: {log_path})")
         console.print("serving until Ctrl-C ...")
         with contextlib.suppress(KeyboardInterrupt):
             while worker.poll() is None:
@@ -132,8 +138,13 @@ class _Feed(threading.Thread):
 
 
 def _follow(settings: Settings, feed: _Feed, *, expected: int, total: int, days: int) -> list[dict]:
-    consumer = KafkaConsumer(Topics(settings.topic_prefix).name("findings"), bootstrap_servers=settings.bootstrap,
-                             auto_offset_reset="earliest", enable_auto_commit=False, group_id=None)
+    consumer = KafkaConsumer(
+        Topics(settings.topic_prefix).name("findings"),
+        bootstrap_servers=settings.bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
     found: dict[tuple[str, str], dict] = {}
     by_rule: Counter[str] = Counter()
     started = time.monotonic()
@@ -144,6 +155,8 @@ def _follow(settings: Settings, feed: _Feed, *, expected: int, total: int, days:
         table.add_column("")
         table.add_column("", justify="right")
         table.add_row("events published", f"{feed.state.events:,} / {total:,}")
+        if feed.state.last_event_ms is not None:
+            table.add_row("simulated time", format_time(feed.state.last_event_ms))
         table.add_row("elapsed", f"{time.monotonic() - started:.0f} s")
         for rule, n in sorted(by_rule.items()):
             table.add_row(rule, f"{n:,}")
@@ -173,7 +186,8 @@ def _follow(settings: Settings, feed: _Feed, *, expected: int, total: int, days:
 
 def _summary(found: list[dict], truth: list[dict]) -> None:
     by_division: Counter[tuple[str, str]] = Counter(
-        (f["payload"]["rule"], f["division"]) for f in found if f["type"] == "finding.raised")
+        (f["payload"]["rule"], f["division"]) for f in found if f["type"] == "finding.raised"
+    )
     divisions = sorted({d for _, d in by_division})
     table = Table(title="Findings raised by rule and division")
     table.add_column("rule")
@@ -184,9 +198,12 @@ def _summary(found: list[dict], truth: list[dict]) -> None:
     console.print(table)
     scores = score(truth, found)
     overall = scores[-1]
-    console.print(f"against the simulator's ground truth: precision {overall.precision:.3f}, "
-                  f"recall {overall.recall:.3f} ({overall.matched:,} of {overall.expected:,})")
+    console.print(
+        f"against the simulator's ground truth: precision {overall.precision:.3f}, "
+        f"recall {overall.recall:.3f} ({overall.matched:,} of {overall.expected:,})"
+    )
     examples = [f for f in found if f["type"] == "finding.raised"][:2]
     for f in examples:
-        console.print(f"  e.g. [bold]{f['payload']['rule']}[/] ({f['payload']['severity']}): "
-                      f"{f['payload']['explanation']}")
+        console.print(
+            f"  e.g. [bold]{f['payload']['rule']}[/] ({f['payload']['severity']}): {f['payload']['explanation']}"
+        )

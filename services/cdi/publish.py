@@ -29,12 +29,25 @@ class Published:
 
 
 def producer(bootstrap: str) -> KafkaProducer:
-    return KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, batch_size=256 * 1024,
-                         client_id="cdi-publisher", max_in_flight_requests_per_connection=1)
+    return KafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        linger_ms=5,
+        batch_size=256 * 1024,
+        client_id="cdi-publisher",
+        max_in_flight_requests_per_connection=1,
+    )
 
 
-def publish(settings: Settings, lines: Iterable[bytes], *, speed: float | None = None, source: str = "replay",
-            end: bool = True, progress: Callable[[Published], None] | None = None) -> Published:
+def publish(
+    settings: Settings,
+    lines: Iterable[bytes],
+    *,
+    speed: float | None = None,
+    source: str = "replay",
+    end: bool = True,
+    progress: Callable[[Published], None] | None = None,
+) -> Published:
     """Send raw history lines; ``speed`` is event-time seconds per wall second (None = as fast as possible)."""
     assert settings.bootstrap
     topics = Topics(settings.topic_prefix)
@@ -81,8 +94,12 @@ def send_end(out: KafkaProducer, topics: Topics, through_ms: int, source: str) -
         partitions = out.partitions_for(name) or {0}
         for partition in sorted(partitions):
             marker = {
-                "event_id": f"end-{uuid.uuid4().hex}", "type": "history.ended", "schema_version": 1,
-                "occurred_at": format_time(through_ms), "force": "ALL", "division": "ALL",
+                "event_id": f"end-{uuid.uuid4().hex}",
+                "type": "history.ended",
+                "schema_version": 1,
+                "occurred_at": format_time(through_ms),
+                "force": "ALL",
+                "division": "ALL",
                 "payload": {"source": source},
             }
             out.send(name, value=orjson.dumps(marker), key=None, partition=partition)

@@ -17,21 +17,21 @@ def _env(name: str, default: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    bootstrap: str | None = None            # CDI_KAFKA_BOOTSTRAP: host:port[,host:port]; unset = embedded broker (demo)
-    topic_prefix: str = "cdi."              # CDI_TOPIC_PREFIX: every topic name and the consumer group start with it
-    partitions: int = 4                     # CDI_PARTITIONS: partitions of topics the monitor creates
-    replication_factor: int = 1             # CDI_REPLICATION_FACTOR
-    store: str = "memory"                   # CDI_STORE: memory | rocksdb (table state on local disk)
-    data_dir: Path = Path(".cdi-data")      # CDI_DATA_DIR: Faust's local data (RocksDB files)
-    metrics_host: str = "127.0.0.1"         # CDI_METRICS_HOST: address /metrics binds to
-    metrics_port: int = 6066                # CDI_METRICS_PORT
-    rules_path: Path | None = None          # CDI_RULES: rules TOML; default is the packaged default.toml
-    clock: str = "event"                    # CDI_CLOCK: event (replay-safe) | live (wall clock floors the watermark)
-    progress_interval: float = 1.0          # CDI_PROGRESS_INTERVAL: seconds between watermark progress broadcasts
-    session_timeout: float = 10.0           # CDI_SESSION_TIMEOUT: consumer group session timeout, seconds
-    heartbeat_interval: float = 1.0         # CDI_HEARTBEAT_INTERVAL
-    standby_replicas: int = 0               # CDI_STANDBY_REPLICAS: Faust table standbys
-    log_level: str = "info"                 # CDI_LOG_LEVEL
+    bootstrap: str | None = None  # CDI_KAFKA_BOOTSTRAP: host:port[,host:port]; unset = embedded broker (demo)
+    topic_prefix: str = "cdi."  # CDI_TOPIC_PREFIX: every topic name and the consumer group start with it
+    partitions: int = 4  # CDI_PARTITIONS: partitions of topics the monitor creates
+    replication_factor: int = 1  # CDI_REPLICATION_FACTOR
+    store: str = "memory"  # CDI_STORE: memory | rocksdb (table state on local disk)
+    data_dir: Path = Path(".cdi-data")  # CDI_DATA_DIR: Faust's local data (RocksDB files)
+    metrics_host: str = "127.0.0.1"  # CDI_METRICS_HOST: address /metrics binds to
+    metrics_port: int = 6066  # CDI_METRICS_PORT
+    rules_path: Path | None = None  # CDI_RULES: rules TOML; default is the packaged default.toml
+    clock: str = "event"  # CDI_CLOCK: event (replay-safe) | live (wall clock floors the watermark)
+    progress_interval: float = 1.0  # CDI_PROGRESS_INTERVAL: seconds between watermark progress broadcasts
+    session_timeout: float = 10.0  # CDI_SESSION_TIMEOUT: consumer group session timeout, seconds
+    heartbeat_interval: float = 1.0  # CDI_HEARTBEAT_INTERVAL
+    standby_replicas: int = 0  # CDI_STANDBY_REPLICAS: Faust table standbys
+    log_level: str = "info"  # CDI_LOG_LEVEL
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -73,15 +73,23 @@ class Settings:
     def to_env(self) -> dict[str, str]:
         """The inverse of from_env, for starting a worker subprocess with these settings."""
         names = {
-            "bootstrap": "CDI_KAFKA_BOOTSTRAP", "topic_prefix": "CDI_TOPIC_PREFIX", "partitions": "CDI_PARTITIONS",
-            "replication_factor": "CDI_REPLICATION_FACTOR", "store": "CDI_STORE", "data_dir": "CDI_DATA_DIR",
-            "metrics_host": "CDI_METRICS_HOST", "metrics_port": "CDI_METRICS_PORT", "rules_path": "CDI_RULES",
-            "clock": "CDI_CLOCK", "progress_interval": "CDI_PROGRESS_INTERVAL",
-            "session_timeout": "CDI_SESSION_TIMEOUT", "heartbeat_interval": "CDI_HEARTBEAT_INTERVAL",
-            "standby_replicas": "CDI_STANDBY_REPLICAS", "log_level": "CDI_LOG_LEVEL",
+            "bootstrap": "CDI_KAFKA_BOOTSTRAP",
+            "topic_prefix": "CDI_TOPIC_PREFIX",
+            "partitions": "CDI_PARTITIONS",
+            "replication_factor": "CDI_REPLICATION_FACTOR",
+            "store": "CDI_STORE",
+            "data_dir": "CDI_DATA_DIR",
+            "metrics_host": "CDI_METRICS_HOST",
+            "metrics_port": "CDI_METRICS_PORT",
+            "rules_path": "CDI_RULES",
+            "clock": "CDI_CLOCK",
+            "progress_interval": "CDI_PROGRESS_INTERVAL",
+            "session_timeout": "CDI_SESSION_TIMEOUT",
+            "heartbeat_interval": "CDI_HEARTBEAT_INTERVAL",
+            "standby_replicas": "CDI_STANDBY_REPLICAS",
+            "log_level": "CDI_LOG_LEVEL",
         }
-        return {names[f.name]: str(getattr(self, f.name)) for f in fields(self)
-                if getattr(self, f.name) is not None}
+        return {names[f.name]: str(getattr(self, f.name)) for f in fields(self) if getattr(self, f.name) is not None}
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]

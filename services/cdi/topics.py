@@ -4,6 +4,7 @@ in its own namespace beside live traffic.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 
@@ -21,9 +22,14 @@ INTERNAL_ROLES = ("case-events",)
 
 # Which input topic each event type belongs on (the publisher's routing).
 TOPIC_FOR_TYPE = {
-    "incident.opened": "incidents", "incident.updated": "incidents", "incident.closed": "incidents",
-    "crime.recorded": "crimes", "crime.reclassified": "crimes", "crime.cancelled": "crimes",
-    "outcome.assigned": "outcomes", "offender.history": "offender-history",
+    "incident.opened": "incidents",
+    "incident.updated": "incidents",
+    "incident.closed": "incidents",
+    "crime.recorded": "crimes",
+    "crime.reclassified": "crimes",
+    "crime.cancelled": "crimes",
+    "outcome.assigned": "outcomes",
+    "offender.history": "offender-history",
 }
 
 
@@ -42,8 +48,12 @@ class Topics:
         return INPUT_ROLES + OTHER_INPUT_ROLES + OUTPUT_ROLES + INTERNAL_ROLES
 
 
-KEY_FIELD = {"incidents": "incident_id", "crimes": "crime_id", "outcomes": "crime_id",
-             "offender-history": "offender_ref"}
+KEY_FIELD = {
+    "incidents": "incident_id",
+    "crimes": "crime_id",
+    "outcomes": "crime_id",
+    "offender-history": "offender_ref",
+}
 
 
 def route(record: dict) -> tuple[str, str]:
@@ -60,8 +70,10 @@ def admin(bootstrap: str, timeout: float = 30.0) -> KafkaAdminClient:
             return KafkaAdminClient(bootstrap_servers=bootstrap, client_id="cdi-admin", request_timeout_ms=10_000)
         except KafkaError as exc:
             if time.monotonic() > deadline:
-                raise RuntimeError(f"cannot reach Kafka at {bootstrap} ({exc}); check CDI_KAFKA_BOOTSTRAP "
-                                   f"and that the broker is running") from None
+                raise RuntimeError(
+                    f"cannot reach Kafka at {bootstrap} ({exc}); check CDI_KAFKA_BOOTSTRAP "
+                    f"and that the broker is running"
+                ) from None
             time.sleep(0.5)
 
 
@@ -72,13 +84,14 @@ def ensure_topics(settings: Settings, timeout: float = 30.0) -> dict[str, int]:
     client = admin(settings.bootstrap, timeout)
     try:
         existing = set(client.list_topics())
-        wanted = [NewTopic(topics.name(role), settings.partitions, settings.replication_factor)
-                  for role in topics.all_roles() if topics.name(role) not in existing]
+        wanted = [
+            NewTopic(topics.name(role), settings.partitions, settings.replication_factor)
+            for role in topics.all_roles()
+            if topics.name(role) not in existing
+        ]
         if wanted:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another worker created them first
                 client.create_topics(wanted, timeout_ms=int(timeout * 1000))
-            except TopicAlreadyExistsError:
-                pass  # another worker created them first
         return partition_counts(client, topics, timeout)
     finally:
         client.close()

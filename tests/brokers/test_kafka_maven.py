@@ -82,9 +82,7 @@ def test_produce_kafka_python_consume_aiokafka(broker: KafkaBroker, admin: Kafka
 def test_missing_topic_is_not_auto_created(broker: KafkaBroker, admin: KafkaAdminClient) -> None:
     topic = f"missing-{uuid.uuid4().hex[:8]}"
     # The client asks for auto-creation; the broker (auto.create.topics.enable=false) must refuse.
-    producer = KafkaProducer(
-        bootstrap_servers=broker.bootstrap, max_block_ms=3000, allow_auto_create_topics=True
-    )
+    producer = KafkaProducer(bootstrap_servers=broker.bootstrap, max_block_ms=3000, allow_auto_create_topics=True)
     try:
         with pytest.raises(KafkaError):
             producer.send(topic, key=b"k", value=b"v").get(timeout=5)

@@ -53,11 +53,14 @@ def test_default_rules_load_with_the_domain_defaults():
     assert config.rule("CRIME_INDICATIVE_INCIDENT_NOT_CRIMED").hours("deadline_hours") == 24 * 3_600_000
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("deadline_hours = -1", "rules/CRD_LATE/deadline_hours"),
-    ('severity = "urgent"', "rules/CRD_LATE/severity"),
-    ("typo_hours = 3", "typo_hours"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("deadline_hours = -1", "rules/CRD_LATE/deadline_hours"),
+        ('severity = "urgent"', "rules/CRD_LATE/severity"),
+        ("typo_hours = 3", "typo_hours"),
+    ],
+)
 def test_a_bad_rules_file_gives_a_clear_error(tmp_path, text, message):
     default = rules.DEFAULT.read_text()
     section = "[rules.CRD_LATE]\n"

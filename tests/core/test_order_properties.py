@@ -16,13 +16,15 @@ LATENESS_H = CONFIG.allowed_lateness_ms / 3_600_000
 OPENING = ["ASSAULT", "THEFT", "RAPE", "CONCERN_FOR_WELFARE", "ASB_NUISANCE", "BURGLARY_DWELLING"]
 CLOSING = ["CRIME_RECORDED", "ADVICE_GIVEN", "NO_OFFENCE_DISCLOSED", "MISC", "THEFT"]
 
-incident = st.fixed_dictionaries({
-    "at": st.floats(0, 72),
-    "code": st.sampled_from(OPENING),
-    "update": st.one_of(st.none(), st.tuples(st.floats(0, 30), st.sampled_from(["ASSAULT", "ADMIN"]))),
-    "close": st.one_of(st.none(), st.tuples(st.floats(0.1, 40), st.sampled_from(CLOSING), st.booleans())),
-    "crimes": st.lists(st.floats(-0.05, 60), max_size=2),
-})
+incident = st.fixed_dictionaries(
+    {
+        "at": st.floats(0, 72),
+        "code": st.sampled_from(OPENING),
+        "update": st.one_of(st.none(), st.tuples(st.floats(0, 30), st.sampled_from(["ASSAULT", "ADMIN"]))),
+        "close": st.one_of(st.none(), st.tuples(st.floats(0.1, 40), st.sampled_from(CLOSING), st.booleans())),
+        "crimes": st.lists(st.floats(-0.05, 60), max_size=2),
+    }
+)
 
 
 def build(incidents: list[dict]) -> Scenario:

@@ -86,17 +86,13 @@ def test_codes_come_from_the_tables_and_crimes_fit_their_incident(distinct_event
         assert (p["victim_ref"] is not None) == (hocr["victim_based"] == "true")
         if p["incident_id"] is not None:
             incident = incidents[p["incident_id"]]
-            groups = {
-                INCIDENT_CODES[c]["offence_group"] for c in incident["codes"] if code_class(c) == "crime"
-            }
+            groups = {INCIDENT_CODES[c]["offence_group"] for c in incident["codes"] if code_class(c) == "crime"}
             assert p["offence_group"] in groups
             assert crime["division"] == incident["division"]
     assert len({c["payload"]["crime_id"] for c in crimes}) == len(crimes)
 
 
-def test_crimes_without_incident_are_about_five_percent(
-    default_sim: Simulation, distinct_events: list
-) -> None:
+def test_crimes_without_incident_are_about_five_percent(default_sim: Simulation, distinct_events: list) -> None:
     crimes = by_type(distinct_events, "crime.recorded")
     direct = [c for c in crimes if c["payload"]["incident_id"] is None]
     assert len(direct) == default_sim.counts["crimes_without_incident"]
@@ -173,10 +169,7 @@ def _fates(sim: Simulation, events: list[dict[str, Any]]) -> Counter[str]:
 def test_failure_shares_match_the_configured_rates(default_sim: Simulation, distinct_events: list) -> None:
     counts = default_sim.counts
     total = counts["crime_indicative"]
-    assert (
-        total
-        == counts["recorded_in_time"] + counts["recorded_late"] + counts["not_recorded"] + counts["explained"]
-    )
+    assert total == counts["recorded_in_time"] + counts["recorded_late"] + counts["not_recorded"] + counts["explained"]
     assert abs(counts["not_recorded"] / total - 0.10) < 0.025
     assert abs(counts["recorded_late"] / total - 0.05) < 0.02
     assert abs(counts["explained"] / total - 0.06) < 0.02
@@ -190,9 +183,7 @@ def test_failure_shares_match_the_configured_rates(default_sim: Simulation, dist
 
 
 def test_failure_rates_are_configurable() -> None:
-    sim = simulate(
-        SimulationOptions(days=3, seed=3, not_recorded_rate=0.3, late_rate=0.2, explained_rate=0.0)
-    )
+    sim = simulate(SimulationOptions(days=3, seed=3, not_recorded_rate=0.3, late_rate=0.2, explained_rate=0.0))
     counts = sim.counts
     assert counts["explained"] == 0
     assert abs(counts["not_recorded"] / counts["crime_indicative"] - 0.3) < 0.04

@@ -145,9 +145,7 @@ def test_truth_file_shape_and_order(tmp_path: Path, default_sim: Simulation) -> 
 def test_boundary_cases_are_present(default_sim: Simulation, distinct_events: list[dict[str, Any]]) -> None:
     day = 24 * 3_600_000
     opened = {
-        e["payload"]["incident_id"]: ms(e["occurred_at"])
-        for e in distinct_events
-        if e["type"] == "incident.opened"
+        e["payload"]["incident_id"]: ms(e["occurred_at"]) for e in distinct_events if e["type"] == "incident.opened"
     }
     late_ids = {t["subject"]["id"] for t in default_sim.truth if t["rule"] == CRD_LATE}
     raised = {t["subject"]["id"] for t in default_sim.truth if t["rule"] == NOT_CRIMED}

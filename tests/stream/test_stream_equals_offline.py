@@ -14,7 +14,7 @@ from cdi.history import read_lines, write_events
 from cdi.publish import publish
 from cdi.scoring import key_of
 from cdi.simulation import SimulationOptions, simulate
-from tests.stream.worker_process import WorkerProcess, findings, read_topic, isolated_settings
+from tests.stream.worker_process import WorkerProcess, findings, isolated_settings, read_topic
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -37,7 +37,9 @@ def test_offline_backtest_equals_ground_truth(history):
 def test_stream_findings_equal_offline_and_metrics_count_everything(history, kafka_bootstrap):
     path, sim, offline = history
     settings = isolated_settings(kafka_bootstrap)
-    expected = sorted((f.to_dict() for f in offline.findings), key=lambda r: (r["occurred_at"], r["event_id"], r["type"]))
+    expected = sorted(
+        (f.to_dict() for f in offline.findings), key=lambda r: (r["occurred_at"], r["event_id"], r["type"])
+    )
     with WorkerProcess(settings) as worker:
         published = publish(settings, (raw for _, raw in read_lines(path)))
         started = time.monotonic()
@@ -61,24 +63,45 @@ def test_stream_findings_equal_offline_and_metrics_count_everything(history, kaf
         assert worker.total("cdi_open_cases") == sum(offline.open_cases.values())
         decisions = sum(v for k, v in metrics.items() if k.startswith("cdi_recording_decisions_total"))
         assert decisions == sum(offline.decisions.values())
-        print(f"\nstream: {published.events} events published in {published.seconds:.1f} s; all "
-              f"{len(got)} findings read {elapsed:.1f} s after publishing ended")
+        print(
+            f"\nstream: {published.events} events published in {published.seconds:.1f} s; all "
+            f"{len(got)} findings read {elapsed:.1f} s after publishing ended"
+        )
 
 
 def test_bad_records_are_dead_lettered_with_their_reason_and_the_worker_goes_on(kafka_bootstrap):
     # One partition per topic: the watermark is the minimum over input partitions, and every one
     # of them must have spoken before an event can be judged late.
     settings = isolated_settings(kafka_bootstrap, partitions=1)
-    good = {"event_id": "ev-1", "type": "incident.opened", "schema_version": 1,
-            "occurred_at": "2026-03-02T10:00:00+00:00", "force": "SYNTH", "division": "NORTH",
-            "payload": {"incident_id": "I1", "opening_code": "ASSAULT"}}
+    good = {
+        "event_id": "ev-1",
+        "type": "incident.opened",
+        "schema_version": 1,
+        "occurred_at": "2026-03-02T10:00:00+00:00",
+        "force": "SYNTH",
+        "division": "NORTH",
+        "payload": {"incident_id": "I1", "opening_code": "ASSAULT"},
+    }
     invalid = {**good, "event_id": "ev-2", "payload": {"incident_id": "I2", "opening_code": "assault"}}
-    late = {**good, "event_id": "ev-3", "occurred_at": "2026-03-02T09:00:00+00:00",
-            "payload": {"incident_id": "I3", "opening_code": "THEFT"}}
-    after = {**good, "event_id": "ev-4", "occurred_at": "2026-03-03T11:00:00+00:00",
-             "payload": {"incident_id": "I4", "opening_code": "ADMIN"}}
-    crime = {**good, "event_id": "ev-5", "type": "crime.recorded", "occurred_at": "2026-03-03T11:00:00+00:00",
-             "payload": {"crime_id": "C9", "incident_id": "I9", "hocr_code": "49", "offence_group": "theft"}}
+    late = {
+        **good,
+        "event_id": "ev-3",
+        "occurred_at": "2026-03-02T09:00:00+00:00",
+        "payload": {"incident_id": "I3", "opening_code": "THEFT"},
+    }
+    after = {
+        **good,
+        "event_id": "ev-4",
+        "occurred_at": "2026-03-03T11:00:00+00:00",
+        "payload": {"incident_id": "I4", "opening_code": "ADMIN"},
+    }
+    crime = {
+        **good,
+        "event_id": "ev-5",
+        "type": "crime.recorded",
+        "occurred_at": "2026-03-03T11:00:00+00:00",
+        "payload": {"crime_id": "C9", "incident_id": "I9", "hocr_code": "49", "offence_group": "theft"},
+    }
     lines = [orjson.dumps(good), b"{not json", orjson.dumps(invalid), orjson.dumps(after), orjson.dumps(crime)]
     with WorkerProcess(settings) as worker:
         publish(settings, lines, end=False)

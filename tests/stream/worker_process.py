@@ -24,8 +24,14 @@ from cdi.topics import Topics
 
 def isolated_settings(bootstrap: str, **changes: Any) -> Settings:
     """A private namespace per test, so tests never see each other's topics."""
-    base = Settings(bootstrap=bootstrap, topic_prefix=f"t{uuid.uuid4().hex[:10]}.", partitions=4,
-                    progress_interval=0.2, session_timeout=6.0, heartbeat_interval=0.5)
+    base = Settings(
+        bootstrap=bootstrap,
+        topic_prefix=f"t{uuid.uuid4().hex[:10]}.",
+        partitions=4,
+        progress_interval=0.2,
+        session_timeout=6.0,
+        heartbeat_interval=0.5,
+    )
     return base.with_(**changes)
 
 
@@ -44,9 +50,13 @@ class WorkerProcess:
     def start(self, timeout: float = 90) -> WorkerProcess:
         self.started_at = time.monotonic()
         with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "cdi", "worker"],
-                                            env={**os.environ, **self.settings.to_env()},
-                                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "cdi", "worker"],
+                env={**os.environ, **self.settings.to_env()},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + timeout
         while not self._answers():
             if self.process.poll() is not None or time.monotonic() > deadline:
@@ -96,8 +106,13 @@ class WorkerProcess:
 
 def read_topic(settings: Settings, role: str, *, until: int, timeout: float = 120) -> list[Any]:
     """Read messages of a topic from the start until ``until`` arrived or the time is up."""
-    consumer = KafkaConsumer(Topics(settings.topic_prefix).name(role), bootstrap_servers=settings.bootstrap,
-                             auto_offset_reset="earliest", enable_auto_commit=False, group_id=None)
+    consumer = KafkaConsumer(
+        Topics(settings.topic_prefix).name(role),
+        bootstrap_servers=settings.bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
     messages: list[Any] = []
     deadline = time.monotonic() + timeout
     try:

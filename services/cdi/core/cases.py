@@ -54,17 +54,28 @@ class IncidentCase:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "key": self.key, "force": self.force, "division": self.division, "first_at": self.first_at,
-            "incident_id": self.incident_id, "division_at": self.division_at,
-            "reported_at": self.reported_at, "opened_event": self.opened_event, "opening_code": self.opening_code,
-            "indicative_at": self.indicative_at, "indicative_code": self.indicative_code,
-            "closed_at": self.closed_at, "closing_code": self.closing_code, "closing_rationale": self.closing_rationale,
+            "key": self.key,
+            "force": self.force,
+            "division": self.division,
+            "first_at": self.first_at,
+            "incident_id": self.incident_id,
+            "division_at": self.division_at,
+            "reported_at": self.reported_at,
+            "opened_event": self.opened_event,
+            "opening_code": self.opening_code,
+            "indicative_at": self.indicative_at,
+            "indicative_code": self.indicative_code,
+            "closed_at": self.closed_at,
+            "closing_code": self.closing_code,
+            "closing_rationale": self.closing_rationale,
             "incident_events": self.incident_events,
             "crimes": [
                 [c.crime_id, c.at, c.event_id, c.hocr_code, c.offence_group, c.division, c.timed]
                 for c in self.crimes.values()
             ],
-            "seen": sorted(self.seen), "checked": self.checked, "not_crimed": self.not_crimed,
+            "seen": sorted(self.seen),
+            "checked": self.checked,
+            "not_crimed": self.not_crimed,
             "late_raised": sorted(self.late_raised),
         }
 

@@ -138,15 +138,33 @@ class HistoryEnded:
 
 
 Payload = (
-    IncidentOpened | IncidentUpdated | IncidentClosed | CrimeRecorded | CrimeReclassified | CrimeCancelled
-    | OutcomeAssigned | OffenderHistory | FindingRaised | FindingResolved | HistoryEnded
+    IncidentOpened
+    | IncidentUpdated
+    | IncidentClosed
+    | CrimeRecorded
+    | CrimeReclassified
+    | CrimeCancelled
+    | OutcomeAssigned
+    | OffenderHistory
+    | FindingRaised
+    | FindingResolved
+    | HistoryEnded
 )
 
 PAYLOAD_TYPES: dict[str, type] = {
     cls.TYPE: cls
     for cls in (
-        IncidentOpened, IncidentUpdated, IncidentClosed, CrimeRecorded, CrimeReclassified, CrimeCancelled,
-        OutcomeAssigned, OffenderHistory, FindingRaised, FindingResolved, HistoryEnded,
+        IncidentOpened,
+        IncidentUpdated,
+        IncidentClosed,
+        CrimeRecorded,
+        CrimeReclassified,
+        CrimeCancelled,
+        OutcomeAssigned,
+        OffenderHistory,
+        FindingRaised,
+        FindingResolved,
+        HistoryEnded,
     )
 }
 

@@ -25,28 +25,58 @@ class FindingContext:
     rules_version: str
 
 
-def raised(rule: str, severity: str, subject: Subject, ctx: FindingContext, evidence: list[str],
-           explanation: str, guidance: str) -> Event:
+def raised(
+    rule: str,
+    severity: str,
+    subject: Subject,
+    ctx: FindingContext,
+    evidence: list[str],
+    explanation: str,
+    guidance: str,
+) -> Event:
     fid = finding_id(rule, subject)
     return Event(
-        event_id=fid, type=FindingRaised.TYPE, schema_version=1, occurred_at=format_time(ctx.at),
-        force=ctx.force, division=ctx.division, at=ctx.at,
+        event_id=fid,
+        type=FindingRaised.TYPE,
+        schema_version=1,
+        occurred_at=format_time(ctx.at),
+        force=ctx.force,
+        division=ctx.division,
+        at=ctx.at,
         payload=FindingRaised(
-            finding_id=fid, rule=rule, severity=severity, subject=subject, offence_group=ctx.offence_group,
-            evidence=tuple(dict.fromkeys(evidence)), explanation=explanation, guidance=guidance,
+            finding_id=fid,
+            rule=rule,
+            severity=severity,
+            subject=subject,
+            offence_group=ctx.offence_group,
+            evidence=tuple(dict.fromkeys(evidence)),
+            explanation=explanation,
+            guidance=guidance,
             rules_version=ctx.rules_version,
         ),
     )
 
 
-def resolved(rule: str, resolution: str, subject: Subject, ctx: FindingContext, evidence: list[str],
-             explanation: str) -> Event:
+def resolved(
+    rule: str, resolution: str, subject: Subject, ctx: FindingContext, evidence: list[str], explanation: str
+) -> Event:
     fid = finding_id(rule, subject)
     return Event(
-        event_id=f"{fid}#resolved", type=FindingResolved.TYPE, schema_version=1,
-        occurred_at=format_time(ctx.at), force=ctx.force, division=ctx.division, at=ctx.at,
+        event_id=f"{fid}#resolved",
+        type=FindingResolved.TYPE,
+        schema_version=1,
+        occurred_at=format_time(ctx.at),
+        force=ctx.force,
+        division=ctx.division,
+        at=ctx.at,
         payload=FindingResolved(
-            finding_id=fid, rule=rule, resolution=resolution, subject=subject, offence_group=ctx.offence_group,
-            evidence=tuple(dict.fromkeys(evidence)), explanation=explanation, rules_version=ctx.rules_version,
+            finding_id=fid,
+            rule=rule,
+            resolution=resolution,
+            subject=subject,
+            offence_group=ctx.offence_group,
+            evidence=tuple(dict.fromkeys(evidence)),
+            explanation=explanation,
+            rules_version=ctx.rules_version,
         ),
     )

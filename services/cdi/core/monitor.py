@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from cdi.core.agenda import CHECK, PURGE, RESOLVE, Agenda
 from cdi.core.cases import IncidentCase
 from cdi.core.clock import EventClock
-from cdi.core.events import CrimeRecorded, Event, HistoryEnded, IncidentClosed, IncidentOpened, IncidentUpdated
+from cdi.core.events import (
+    CrimeRecorded,
+    Event,
+    HistoryEnded,
+    IncidentClosed,
+    IncidentOpened,
+    IncidentUpdated,
+)
 from cdi.core.observations import Observation
 from cdi.core.recording import Outcome, RecordingRules
 from cdi.core.reference import ReferenceData
@@ -58,10 +65,12 @@ class Monitor:
         self.recording = RecordingRules(config, reference)
         self.retention = config.case_retention_ms
 
-    def new_state(self, origins: tuple[str, ...] = (OFFLINE_ORIGIN,),
-                  cases: MutableMapping[str, IncidentCase] | None = None) -> PartitionState:
-        state = PartitionState(cases={} if cases is None else cases,
-                               clock=EventClock(self.config.allowed_lateness_ms, origins))
+    def new_state(
+        self, origins: tuple[str, ...] = (OFFLINE_ORIGIN,), cases: MutableMapping[str, IncidentCase] | None = None
+    ) -> PartitionState:
+        state = PartitionState(
+            cases={} if cases is None else cases, clock=EventClock(self.config.allowed_lateness_ms, origins)
+        )
         if state.cases:
             self.rebuild(state)
         return state

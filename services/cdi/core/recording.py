@@ -71,8 +71,9 @@ class RecordingRules:
             case.indicative_at, case.indicative_code = at, code
 
     def _crime_recorded(self, case: IncidentCase, event: Event, payload: CrimeRecorded, out: Outcome) -> None:
-        crime = LinkedCrime(payload.crime_id, event.at, event.event_id, payload.hocr_code,
-                            payload.offence_group, event.division)
+        crime = LinkedCrime(
+            payload.crime_id, event.at, event.event_id, payload.hocr_code, payload.offence_group, event.division
+        )
         case.crimes[crime.crime_id] = crime
         if payload.incident_id is None:
             return
@@ -93,17 +94,21 @@ class RecordingRules:
         case.late_raised.add(crime.crime_id)
         offence = self.reference.offence_codes.get(crime.hocr_code)
         what = f"{crime.hocr_code}, {offence.offence.lower()}" if offence else crime.hocr_code
-        out.findings.append(findings.raised(
-            CRD_LATE, self.crd_late.severity_for(crime.offence_group), Subject("crime", crime.crime_id),
-            findings.FindingContext(case.force, crime.division, crime.at, crime.offence_group, self.config.version),
-            evidence=[case.opened_event or crime.event_id, crime.event_id],
-            explanation=(
-                f"Crime {crime.crime_id} ({what}) was recorded {format_duration(delay)} after incident "
-                f"{case.incident_id} was reported at {format_time(case.reported_at)}; the limit is "
-                f"{format_duration(self.late_deadline)} from the report."
-            ),
-            guidance=self.crd_late.guidance,
-        ))
+        out.findings.append(
+            findings.raised(
+                CRD_LATE,
+                self.crd_late.severity_for(crime.offence_group),
+                Subject("crime", crime.crime_id),
+                findings.FindingContext(case.force, crime.division, crime.at, crime.offence_group, self.config.version),
+                evidence=[case.opened_event or crime.event_id, crime.event_id],
+                explanation=(
+                    f"Crime {crime.crime_id} ({what}) was recorded {format_duration(delay)} after incident "
+                    f"{case.incident_id} was reported at {format_time(case.reported_at)}; the limit is "
+                    f"{format_duration(self.late_deadline)} from the report."
+                ),
+                guidance=self.crd_late.guidance,
+            )
+        )
 
     # -- CRIME_INDICATIVE_INCIDENT_NOT_CRIMED ----------------------------------------------------
 
@@ -116,8 +121,9 @@ class RecordingRules:
 
     def awaiting(self, case: IncidentCase) -> bool:
         """Crime-indicative, not yet recorded or explained, deadline not reached."""
-        return (case.indicative_at is not None and not case.checked and not case.crimes
-                and not self._explained(case, None))
+        return (
+            case.indicative_at is not None and not case.checked and not case.crimes and not self._explained(case, None)
+        )
 
     def _explained(self, case: IncidentCase, by: int | None) -> bool:
         if case.closed_at is None or not case.closing_rationale or case.closing_code is None:
@@ -149,22 +155,32 @@ class RecordingRules:
         case.not_crimed = "raised"
         reported = case.report_time()
         assert reported is not None
-        story = [f"Incident {case.incident_id} was reported at {format_time(reported)}"
-                 + (f" as {case.opening_code}" if case.opening_code else "")]
+        story = [
+            f"Incident {case.incident_id} was reported at {format_time(reported)}"
+            + (f" as {case.opening_code}" if case.opening_code else "")
+        ]
         if case.indicative_code != case.opening_code:
-            story.append(f"it became crime-indicative ({case.indicative_code}) at {format_time(case.indicative_at or 0)}")
+            story.append(
+                f"it became crime-indicative ({case.indicative_code}) at {format_time(case.indicative_at or 0)}"
+            )
         story.append(f"no crime record was linked to it by {format_time(due)}")
         if case.closed_at is not None and case.closed_at <= due:
-            story.append(f"it was closed as {case.closing_code}"
-                         + ("" if case.closing_rationale else " without a recorded rationale"))
+            story.append(
+                f"it was closed as {case.closing_code}"
+                + ("" if case.closing_rationale else " without a recorded rationale")
+            )
         evidence = [ev for at, ev in sorted(case.incident_events) if at <= due]
-        out.findings.append(findings.raised(
-            NOT_CRIMED, self.not_crimed.severity_for(group), Subject("incident", case.incident_id or case.key),
-            findings.FindingContext(case.force, case.division, due, group, self.config.version),
-            evidence=evidence,
-            explanation="; ".join(story) + f". Deadline: {format_duration(self.check_deadline)} from the report.",
-            guidance=self.not_crimed.guidance,
-        ))
+        out.findings.append(
+            findings.raised(
+                NOT_CRIMED,
+                self.not_crimed.severity_for(group),
+                Subject("incident", case.incident_id or case.key),
+                findings.FindingContext(case.force, case.division, due, group, self.config.version),
+                evidence=evidence,
+                explanation="; ".join(story) + f". Deadline: {format_duration(self.check_deadline)} from the report.",
+                guidance=self.not_crimed.guidance,
+            )
+        )
 
     def resolve_at(self, case: IncidentCase) -> int | None:
         """When a raised finding is resolved: at the first crime recorded after its check time.
@@ -185,10 +201,16 @@ class RecordingRules:
         assert crime is not None
         case.not_crimed = "resolved"
         reported = case.report_time() or crime.at
-        out.findings.append(findings.resolved(
-            NOT_CRIMED, "recorded_late", Subject("incident", case.incident_id or case.key),
-            findings.FindingContext(case.force, case.division, crime.at, self.group_of(case), self.config.version),
-            evidence=[crime.event_id],
-            explanation=(f"Crime {crime.crime_id} was recorded for incident {case.incident_id} "
-                         f"{format_duration(crime.at - reported)} after the report, past the deadline."),
-        ))
+        out.findings.append(
+            findings.resolved(
+                NOT_CRIMED,
+                "recorded_late",
+                Subject("incident", case.incident_id or case.key),
+                findings.FindingContext(case.force, case.division, crime.at, self.group_of(case), self.config.version),
+                evidence=[crime.event_id],
+                explanation=(
+                    f"Crime {crime.crime_id} was recorded for incident {case.incident_id} "
+                    f"{format_duration(crime.at - reported)} after the report, past the deadline."
+                ),
+            )
+        )

@@ -48,8 +48,11 @@ class RulesConfig:
     def from_dict(cls, data: dict[str, Any]) -> RulesConfig:
         rules = {}
         for name, spec in data["rules"].items():
-            params = {k: v for k, v in spec.items()
-                      if k not in {"enabled", "severity", "severity_by_offence_group", "guidance"}}
+            params = {
+                k: v
+                for k, v in spec.items()
+                if k not in {"enabled", "severity", "severity_by_offence_group", "guidance"}
+            }
             rules[name] = RuleSettings(
                 name=name,
                 enabled=spec.get("enabled", True),

@@ -29,12 +29,12 @@ def format_time(ms: int) -> str:
 
 
 def format_duration(ms: int) -> str:
-    """Human duration for explanations: '31 h 5 min', '2 d 3 h', '40 min'."""
+    """Human duration for explanations: '24 h', '31 h 5 min', '3 d 4 h', '40 min'."""
     minutes = ms // MS_PER_MINUTE
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    if days:
-        return f"{days} d {hours} h"
+    hours, mins = divmod(minutes, 60)
+    if hours >= 72:
+        days, hours = divmod(hours, 24)
+        return f"{days} d {hours} h" if hours else f"{days} d"
     if hours:
         return f"{hours} h {mins} min" if mins else f"{hours} h"
     return f"{mins} min"

@@ -17,9 +17,7 @@ Event = dict[str, Any]
 TimedEvent = tuple[int, Event]  # (occurred_at in epoch ms, event)
 
 
-def envelope(
-    event_id: str, kind: str, at_ms: int, force: str, division: str, payload: dict[str, Any]
-) -> TimedEvent:
+def envelope(event_id: str, kind: str, at_ms: int, force: str, division: str, payload: dict[str, Any]) -> TimedEvent:
     """An event in the contract's key order (schemas/common.v1.json envelope)."""
     event = {
         "event_id": event_id,

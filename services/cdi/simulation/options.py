@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from cdi import rules
 from cdi.core.times import MS_PER_HOUR, MS_PER_MINUTE
 
-# The monitor accepts events up to this much event time behind the newest one it has seen;
-# the file's disorder must stay strictly inside it or the monitor would drop events.
-MONITOR_ALLOWED_LATENESS_MINUTES = 10.0
+# The monitor accepts events up to this much event time behind the newest one it has seen (the
+# default rules' allowed lateness); the file's disorder must stay strictly inside it or the
+# monitor would drop events.
+MONITOR_ALLOWED_LATENESS_MINUTES = rules.load().allowed_lateness_ms / MS_PER_MINUTE
 
 
 @dataclass(frozen=True)

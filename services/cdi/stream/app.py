@@ -35,10 +35,10 @@ from cdi.topics import INPUT_ROLES, Topics
 log = logging.getLogger("cdi.worker")
 
 # Header names on the internal topic and on dead letters.
-H_ORIGIN = "cdi-origin"        # input partition an event came from, e.g. "incidents/3"
-H_SOURCE = "cdi-source"        # topic:partition:offset of the original record
-H_PROGRESS = "cdi-progress"    # JSON {origin: low mark in ms} on progress markers
-H_WALL = "cdi-wall"            # wall clock (ms) of the sender, live mode only
+H_ORIGIN = "cdi-origin"  # input partition an event came from, e.g. "incidents/3"
+H_SOURCE = "cdi-source"  # topic:partition:offset of the original record
+H_PROGRESS = "cdi-progress"  # JSON {origin: low mark in ms} on progress markers
+H_WALL = "cdi-wall"  # wall clock (ms) of the sender, live mode only
 H_REASON = "cdi-reason"
 H_DETAIL = "cdi-detail"
 
@@ -49,8 +49,9 @@ def _headers(event: Any) -> dict[str, bytes]:
     return {k: v for k, v in items}
 
 
-def build_app(settings: Settings, partition_counts: dict[str, int],
-              registry: CollectorRegistry | None = None) -> faust.App:
+def build_app(
+    settings: Settings, partition_counts: dict[str, int], registry: CollectorRegistry | None = None
+) -> faust.App:
     assert settings.bootstrap, "the worker needs CDI_KAFKA_BOOTSTRAP"
     topics = Topics(settings.topic_prefix)
     contracts = Contracts()
@@ -86,8 +87,7 @@ def build_app(settings: Settings, partition_counts: dict[str, int],
     setup_prometheus_sensors(app, pattern="/metrics", registry=registry, name_prefix="cdi_faust")
 
     inputs = app.topic(*(topics.name(role) for role in INPUT_ROLES), key_type=bytes, value_type=bytes)
-    case_events = app.topic(topics.name("case-events"), key_type=bytes, value_type=bytes,
-                            partitions=case_partitions)
+    case_events = app.topic(topics.name("case-events"), key_type=bytes, value_type=bytes, partitions=case_partitions)
     findings_topic = app.topic(topics.name("findings"), key_type=bytes, value_type=bytes)
     dead_letters = app.topic(topics.name("dead-letters"), key_type=bytes, value_type=bytes)
     table = app.Table("cases", default=None, key_type=bytes, value_type=bytes, partitions=case_partitions)
@@ -95,13 +95,16 @@ def build_app(settings: Settings, partition_counts: dict[str, int],
     registry.register(OpenCases(lambda: (item for s in states.owned() for item in s.awaiting.items())))
 
     role_of = {topics.name(role): role for role in INPUT_ROLES}
-    lows: dict[str, int] = {}          # route: low mark per input partition it has read
-    unsent: set[str] = set()           # route: origins whose progress is not yet broadcast
+    lows: dict[str, int] = {}  # route: low mark per input partition it has read
+    unsent: set[str] = set()  # route: origins whose progress is not yet broadcast
 
     async def dead_letter(key: bytes | None, raw: bytes, source: str, reason: str, detail: str) -> None:
         metrics.dead_letters.labels(reason).inc()
-        await dead_letters.send(key=key, value=raw, headers=[
-            (H_SOURCE, source.encode()), (H_REASON, reason.encode()), (H_DETAIL, detail.encode()[:2000])])
+        await dead_letters.send(
+            key=key,
+            value=raw,
+            headers=[(H_SOURCE, source.encode()), (H_REASON, reason.encode()), (H_DETAIL, detail.encode()[:2000])],
+        )
 
     async def broadcast(progress: dict[str, int]) -> None:
         headers = [(H_PROGRESS, orjson.dumps(progress))]
@@ -138,8 +141,9 @@ def build_app(settings: Settings, partition_counts: dict[str, int],
             if low > lows.get(origin, -(2**62)):
                 lows[origin] = low
                 unsent.add(origin)
-            await case_events.send(key=key.encode(), value=event.value,
-                                   headers=[(H_ORIGIN, origin.encode()), (H_SOURCE, source.encode())])
+            await case_events.send(
+                key=key.encode(), value=event.value, headers=[(H_ORIGIN, origin.encode()), (H_SOURCE, source.encode())]
+            )
 
     @app.timer(settings.progress_interval)
     async def progress() -> None:
@@ -171,8 +175,13 @@ def build_app(settings: Settings, partition_counts: dict[str, int],
             step = monitor.process(state, parsed, origin)
             if step.rejected == LATE:
                 metrics.late.labels(parsed.type).inc()
-                await dead_letter(event.key, event.value, headers.get(H_SOURCE, b"").decode(), LATE,
-                                  f"event time {parsed.occurred_at} is before the watermark")
+                await dead_letter(
+                    event.key,
+                    event.value,
+                    headers.get(H_SOURCE, b"").decode(),
+                    LATE,
+                    f"event time {parsed.occurred_at} is before the watermark",
+                )
                 continue
             if step.rejected == DUPLICATE:
                 metrics.duplicates.labels(parsed.type).inc()
@@ -186,8 +195,9 @@ def build_app(settings: Settings, partition_counts: dict[str, int],
         pending = []
         for finding in found:
             payload = finding.payload
-            pending.append(await findings_topic.send(key=payload.subject.id.encode(),
-                                                     value=orjson.dumps(finding.to_dict())))
+            pending.append(
+                await findings_topic.send(key=payload.subject.id.encode(), value=orjson.dumps(finding.to_dict()))
+            )
         for fut in pending:
             await fut
         metrics.record_findings(found)

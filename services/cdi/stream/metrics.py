@@ -29,9 +29,12 @@ class OpenCases(Collector):
         self.source = source
 
     def collect(self):  # type: ignore[no-untyped-def]
-        family = GaugeMetricFamily("cdi_open_cases", "Crime-indicative incidents awaiting a recording "
-                                   "decision (not recorded, not explained, deadline not reached)",
-                                   labels=["division"])
+        family = GaugeMetricFamily(
+            "cdi_open_cases",
+            "Crime-indicative incidents awaiting a recording "
+            "decision (not recorded, not explained, deadline not reached)",
+            labels=["division"],
+        )
         totals: dict[str, int] = {}
         for division, count in self.source():
             totals[division] = totals.get(division, 0) + count
@@ -43,35 +46,72 @@ class OpenCases(Collector):
 class Metrics:
     def __init__(self, registry: CollectorRegistry, rules_version: str, version: str) -> None:
         self.registry = registry
-        self.consumed = Counter("cdi_events_consumed", "Events applied to the rules, by type",
-                                ["type"], registry=registry)
-        self.duplicates = Counter("cdi_events_duplicate", "Events dropped as duplicates (same event_id)",
-                                  ["type"], registry=registry)
-        self.late = Counter("cdi_events_late", "Events older than the watermark (beyond the allowed "
-                            "lateness), dead-lettered", ["type"], registry=registry)
-        self.invalid = Counter("cdi_events_invalid", "Records that failed decoding or their contract, "
-                               "dead-lettered", ["reason"], registry=registry)
-        self.dead_letters = Counter("cdi_dead_letters", "Records sent to the dead-letter topic",
-                                    ["reason"], registry=registry)
-        self.findings = Counter("cdi_findings_raised", "Findings raised",
-                                ["rule", "severity", "division", "offence_group"], registry=registry)
-        self.resolved = Counter("cdi_findings_resolved", "Findings resolved by a later event",
-                                ["rule", "resolution", "division", "offence_group"], registry=registry)
-        self.decisions = Counter("cdi_recording_decisions", "Crime-indicative incidents at their deadline, "
-                                 "by result (recorded, explained, not_recorded)",
-                                 ["division", "offence_group", "result"], registry=registry)
-        self.delay = Histogram("cdi_recording_delay_seconds", "Delay from incident report to crime record",
-                               ["division", "offence_group"], buckets=DELAY_BUCKETS, registry=registry)
-        self.lag = Histogram("cdi_processing_lag_seconds", "Wall time from publication of an input record "
-                             "to its processing", buckets=LAG_BUCKETS, registry=registry)
-        self.watermark = Gauge("cdi_watermark_timestamp_seconds", "Event-time watermark: the lowest over "
-                               "the partitions this worker owns", registry=registry)
-        self.max_event = Gauge("cdi_event_time_max_timestamp_seconds", "Latest event time seen",
-                               registry=registry)
-        self.last_processed = Gauge("cdi_last_processed_timestamp_seconds", "Wall time the worker last "
-                                    "processed an input record", registry=registry)
-        info = Gauge("cdi_build_info", "Version of the monitor and of its rules", ["version", "rules_version"],
-                     registry=registry)
+        self.consumed = Counter(
+            "cdi_events_consumed", "Events applied to the rules, by type", ["type"], registry=registry
+        )
+        self.duplicates = Counter(
+            "cdi_events_duplicate", "Events dropped as duplicates (same event_id)", ["type"], registry=registry
+        )
+        self.late = Counter(
+            "cdi_events_late",
+            "Events older than the watermark (beyond the allowed lateness), dead-lettered",
+            ["type"],
+            registry=registry,
+        )
+        self.invalid = Counter(
+            "cdi_events_invalid",
+            "Records that failed decoding or their contract, dead-lettered",
+            ["reason"],
+            registry=registry,
+        )
+        self.dead_letters = Counter(
+            "cdi_dead_letters", "Records sent to the dead-letter topic", ["reason"], registry=registry
+        )
+        self.findings = Counter(
+            "cdi_findings_raised",
+            "Findings raised",
+            ["rule", "severity", "division", "offence_group"],
+            registry=registry,
+        )
+        self.resolved = Counter(
+            "cdi_findings_resolved",
+            "Findings resolved by a later event",
+            ["rule", "resolution", "division", "offence_group"],
+            registry=registry,
+        )
+        self.decisions = Counter(
+            "cdi_recording_decisions",
+            "Crime-indicative incidents at their deadline, by result (recorded, explained, not_recorded)",
+            ["division", "offence_group", "result"],
+            registry=registry,
+        )
+        self.delay = Histogram(
+            "cdi_recording_delay_seconds",
+            "Delay from incident report to crime record",
+            ["division", "offence_group"],
+            buckets=DELAY_BUCKETS,
+            registry=registry,
+        )
+        self.lag = Histogram(
+            "cdi_processing_lag_seconds",
+            "Wall time from publication of an input record to its processing",
+            buckets=LAG_BUCKETS,
+            registry=registry,
+        )
+        self.watermark = Gauge(
+            "cdi_watermark_timestamp_seconds",
+            "Event-time watermark: the lowest over the partitions this worker owns",
+            registry=registry,
+        )
+        self.max_event = Gauge("cdi_event_time_max_timestamp_seconds", "Latest event time seen", registry=registry)
+        self.last_processed = Gauge(
+            "cdi_last_processed_timestamp_seconds",
+            "Wall time the worker last processed an input record",
+            registry=registry,
+        )
+        info = Gauge(
+            "cdi_build_info", "Version of the monitor and of its rules", ["version", "rules_version"], registry=registry
+        )
         info.labels(version, rules_version).set(1)
 
     def record_findings(self, findings: Iterable[Event]) -> None:

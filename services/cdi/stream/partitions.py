@@ -88,7 +88,8 @@ class PartitionStates:
                 self.table[key.encode()] = orjson.dumps({"p": partition, "case": case.to_dict()})
         if clock:
             self.table[CLOCK_PREFIX + str(partition).encode()] = orjson.dumps(
-                {"p": partition, "clock": state.clock.to_dict()})
+                {"p": partition, "clock": state.clock.to_dict()}
+            )
 
     def owned(self) -> Iterator[PartitionState]:
         return iter(list(self.states.values()))

@@ -1,0 +1,69 @@
+"""`cdi demo` on the embedded default: starts Tansu and a worker, shows findings, serves /metrics,
+and stops everything it started."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def _our_processes() -> set[int]:
+    """Processes a demo may start: the Tansu broker and `python -m cdi worker`."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        joined = b" ".join(cmdline)
+        if (b"tansu" in joined and b"broker" in joined) or b"-m cdi worker" in joined:
+            found.add(int(entry.name))
+    return found
+
+
+def test_demo_runs_on_the_embedded_broker_and_cleans_up():
+    before = _our_processes()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CDI_")}
+    env["COLUMNS"] = "200"
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "cdi", "demo", "--days", "1", "--seconds", "10", "--exit-after-feed"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    assert demo.stdout is not None
+    output = []
+    metrics_text = ""
+    deadline = time.monotonic() + 240
+    for raw in demo.stdout:
+        line = raw.decode(errors="replace")
+        output.append(line)
+        found = re.search(r"metrics at (http://\S+/metrics)", line)
+        if found and not metrics_text:
+            with urllib.request.urlopen(found.group(1), timeout=10) as response:
+                assert response.status == 200
+                metrics_text = response.read().decode()
+            assert _our_processes() - before, "the demo should be running a broker and a worker now"
+        if time.monotonic() > deadline:
+            demo.kill()
+            pytest.fail("demo did not finish in time:\n" + "".join(output))
+    assert demo.wait(timeout=60) == 0, "".join(output)
+    text = "".join(output)
+    assert "embedded broker on 127.0.0.1:" in text
+    assert "cdi_faust_messages_received" in metrics_text and "cdi_build_info" in metrics_text
+    assert re.search(r"precision 1\.000, recall 1\.000 \(\d+ of \d+\)", text), text
+    assert "CRIME_INDICATIVE_INCIDENT_NOT_CRIMED" in text
+    assert "stopped worker and broker" in text
+    time.sleep(0.5)
+    assert _our_processes() - before == set(), "processes left behind"
