@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -32,12 +33,12 @@ def _our_processes() -> set[int]:
     return found
 
 
-def test_demo_runs_on_the_embedded_broker_and_cleans_up():
+def test_demo_runs_on_the_embedded_broker_serves_metrics_until_ctrl_c_and_cleans_up():
     before = _our_processes()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CDI_")}
     env["COLUMNS"] = "200"
     demo = subprocess.Popen(
-        [sys.executable, "-m", "cdi", "demo", "--days", "1", "--seconds", "10", "--exit-after-feed"],
+        [sys.executable, "-m", "cdi", "demo", "--days", "1", "--seconds", "10"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -45,16 +46,23 @@ def test_demo_runs_on_the_embedded_broker_and_cleans_up():
     assert demo.stdout is not None
     output = []
     metrics_text = ""
+    metrics_url = ""
     deadline = time.monotonic() + 240
     for raw in demo.stdout:
         line = raw.decode(errors="replace")
         output.append(line)
         found = re.search(r"metrics at (http://\S+/metrics)", line)
         if found and not metrics_text:
-            with urllib.request.urlopen(found.group(1), timeout=10) as response:
+            metrics_url = found.group(1)
+            with urllib.request.urlopen(metrics_url, timeout=10) as response:
                 assert response.status == 200
                 metrics_text = response.read().decode()
             assert _our_processes() - before, "the demo should be running a broker and a worker now"
+        if "serving until Ctrl-C" in line:
+            with urllib.request.urlopen(metrics_url, timeout=10) as response:
+                served = response.read().decode()
+            assert 'cdi_findings_raised_total{division="' in served
+            demo.send_signal(signal.SIGINT)
         if time.monotonic() > deadline:
             demo.kill()
             pytest.fail("demo did not finish in time:\n" + "".join(output))

@@ -36,9 +36,9 @@ def isolated_settings(bootstrap: str, **changes: Any) -> Settings:
 
 
 class WorkerProcess:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, data_dir: Path | None = None) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="cdi-worker-"))
-        self.settings = settings.with_(metrics_port=free_port(), data_dir=self.dir / "data")
+        self.settings = settings.with_(metrics_port=free_port(), data_dir=data_dir or self.dir / "data")
         self.log_path = self.dir / "worker.log"
         self.process: subprocess.Popen[bytes] | None = None
         self.started_at = 0.0
@@ -105,7 +105,8 @@ class WorkerProcess:
 
 
 def read_topic(settings: Settings, role: str, *, until: int, timeout: float = 120) -> list[Any]:
-    """Read messages of a topic from the start until ``until`` arrived or the time is up."""
+    """Read messages of a topic from the start until ``until`` distinct messages (by key and value:
+    an at-least-once topic may repeat one) arrived or the time is up."""
     consumer = KafkaConsumer(
         Topics(settings.topic_prefix).name(role),
         bootstrap_servers=settings.bootstrap,
@@ -116,7 +117,7 @@ def read_topic(settings: Settings, role: str, *, until: int, timeout: float = 12
     messages: list[Any] = []
     deadline = time.monotonic() + timeout
     try:
-        while len(messages) < until and time.monotonic() < deadline:
+        while len({(m.key, m.value) for m in messages}) < until and time.monotonic() < deadline:
             for batch in consumer.poll(timeout_ms=500).values():
                 messages.extend(batch)
         # Anything beyond the expected count would be a wrong extra finding: give it a moment to show.

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
+import traceback
 from typing import Any
 
 import faust
@@ -41,6 +42,8 @@ H_PROGRESS = "cdi-progress"  # JSON {origin: low mark in ms} on progress markers
 H_WALL = "cdi-wall"  # wall clock (ms) of the sender, live mode only
 H_REASON = "cdi-reason"
 H_DETAIL = "cdi-detail"
+
+PROCESSING_ERROR = "processing_error"
 
 
 def _headers(event: Any) -> dict[str, bytes]:
@@ -172,7 +175,21 @@ def build_app(
                 continue
             parsed = Event.from_dict(orjson.loads(event.value))  # validated by route
             origin = headers[H_ORIGIN].decode()
-            step = monitor.process(state, parsed, origin)
+            try:
+                step = monitor.process(state, parsed, origin)
+            except Exception as exc:  # a defect, not bad input: keep the record and go on
+                # The stack, but not the exception's message: it could quote record values.
+                log.error(
+                    "rule evaluation failed (%s) for a %s event from %s\n%s",
+                    type(exc).__name__,
+                    parsed.type,
+                    origin,
+                    "".join(traceback.format_tb(exc.__traceback__)),
+                )
+                await dead_letter(
+                    event.key, event.value, headers.get(H_SOURCE, b"").decode(), PROCESSING_ERROR, type(exc).__name__
+                )
+                continue
             if step.rejected == LATE:
                 metrics.late.labels(parsed.type).inc()
                 await dead_letter(
