@@ -16,8 +16,9 @@ from cdi import reference as reference_tables
 from cdi import rules as rules_files
 from cdi.contracts import Contracts, InvalidEvent
 from cdi.core.events import Event
-from cdi.core.monitor import DUPLICATE, LATE, Monitor
 from cdi.core.observations import Observation, RecordingDecision
+from cdi.core.pipeline import Monitor, OfflineRun
+from cdi.core.stage import DUPLICATE, LATE
 from cdi.history import read_lines
 
 
@@ -53,8 +54,7 @@ def run(
     keep_observations: bool = False,
 ) -> BacktestResult:
     contracts = Contracts()
-    monitor = Monitor(rules_files.load(rules_path, contracts), reference_tables.load())
-    state = monitor.new_state()
+    offline = OfflineRun.start(Monitor(rules_files.load(rules_path, contracts), reference_tables.load()))
     result = BacktestResult()
     started = time.perf_counter()
 
@@ -73,7 +73,7 @@ def run(
         except InvalidEvent as exc:
             result.dead_letters.append(DeadLetter(number, exc.reason, exc.detail, raw))
             continue
-        step = monitor.process(state, event)
+        step = offline.process(event)
         if step.rejected == LATE:
             result.dead_letters.append(
                 DeadLetter(number, LATE, f"event time {event.occurred_at} is before the watermark", raw)
@@ -86,8 +86,8 @@ def run(
         take(step.findings, step.observations)
         if progress is not None and number % 5000 == 0:
             progress(number)
-    step = monitor.finish(state)
+    step = offline.finish()
     take(step.findings, step.observations)
-    result.open_cases = monitor.open_cases(state)
+    result.open_cases = offline.open_cases()
     result.seconds = time.perf_counter() - started
     return result

@@ -14,11 +14,10 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from cdi.settings import Settings
 
-INPUT_ROLES = ("incidents", "crimes")  # consumed by the recording rules
-# Outcomes and offender history have their topics now; the outcome rules will consume them.
-OTHER_INPUT_ROLES = ("outcomes", "offender-history")
+INPUT_ROLES = ("incidents", "crimes", "outcomes", "offender-history")
 OUTPUT_ROLES = ("findings", "dead-letters")
-INTERNAL_ROLES = ("case-events",)
+# Events repartitioned by the key of the stage that reads them (see cdi.stream.app).
+INTERNAL_ROLES = ("case-events", "crime-events", "offender-events")
 
 # Which input topic each event type belongs on (the publisher's routing).
 TOPIC_FOR_TYPE = {
@@ -45,7 +44,7 @@ class Topics:
         return f"{self.prefix}monitor"
 
     def all_roles(self) -> tuple[str, ...]:
-        return INPUT_ROLES + OTHER_INPUT_ROLES + OUTPUT_ROLES + INTERNAL_ROLES
+        return INPUT_ROLES + OUTPUT_ROLES + INTERNAL_ROLES
 
 
 KEY_FIELD = {

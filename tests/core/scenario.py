@@ -7,13 +7,15 @@ from typing import Any
 from cdi import reference, rules
 from cdi.contracts import Contracts
 from cdi.core.events import Event
-from cdi.core.monitor import Monitor, PartitionState, Step
+from cdi.core.pipeline import INCIDENTS, Monitor, OfflineRun
+from cdi.core.stage import PartitionState, Step
 from cdi.core.times import MS_PER_HOUR, format_time
 
 BASE = 1_772_409_600_000  # 2026-03-02T00:00:00Z
 CONTRACTS = Contracts()
 CONFIG = rules.load(contracts=CONTRACTS)
 REFERENCE = reference.load()
+MONITOR = Monitor(CONFIG, REFERENCE)
 
 
 def at(hours: float) -> str:
@@ -47,8 +49,13 @@ class Scenario:
         self.records.append(record)
         return record
 
-    def opened(self, incident: str, hours: float, code: str = "ASSAULT", **kw: Any) -> dict[str, Any]:
-        return self._add("incident.opened", hours, {"incident_id": incident, "opening_code": code}, **kw)
+    def opened(
+        self, incident: str, hours: float, code: str = "ASSAULT", victims: int | None = None, **kw: Any
+    ) -> dict[str, Any]:
+        payload: dict[str, Any] = {"incident_id": incident, "opening_code": code}
+        if victims is not None:
+            payload["victims"] = victims
+        return self._add("incident.opened", hours, payload, **kw)
 
     def updated(self, incident: str, hours: float, from_code: str, to_code: str, **kw: Any) -> dict[str, Any]:
         return self._add(
@@ -84,6 +91,84 @@ class Scenario:
             **kw,
         )
 
+    def reclassified(
+        self,
+        crime: str,
+        hours: float,
+        from_code: str,
+        to_code: str,
+        reason: str | None = "reviewed",
+        role: str = "designated_decision_maker",
+        **kw: Any,
+    ) -> dict[str, Any]:
+        return self._add(
+            "crime.reclassified",
+            hours,
+            {"crime_id": crime, "from_code": from_code, "to_code": to_code, "reason": reason, "role": role},
+            **kw,
+        )
+
+    def cancelled(
+        self,
+        crime: str,
+        hours: float,
+        code: str = "C2",
+        avi: bool = True,
+        role: str = "designated_decision_maker",
+        reason: str | None = "CCTV shows no offence",
+        **kw: Any,
+    ) -> dict[str, Any]:
+        return self._add(
+            "crime.cancelled",
+            hours,
+            {
+                "crime_id": crime,
+                "cancellation_code": code,
+                "avi_recorded": avi,
+                "authoriser_role": role,
+                "reason": reason,
+            },
+            **kw,
+        )
+
+    def outcome(
+        self,
+        crime: str,
+        hours: float,
+        outcome_type: int,
+        offender: str | None = "PR-0000aaaa",
+        age: int | None = 30,
+        rank: str = "sergeant",
+        exceptional: bool = False,
+        dpp: bool = False,
+        value: float | None = None,
+        domestic: bool = False,
+        intimate: bool | None = None,
+        victim_views: bool | None = True,
+        **kw: Any,
+    ) -> dict[str, Any]:
+        payload = {
+            "crime_id": crime,
+            "outcome_type": outcome_type,
+            "offender_ref": offender,
+            "offender_age": age,
+            "decision_maker_rank": rank,
+            "exceptional_circumstances": exceptional,
+            "dpp_consent": dpp,
+            "penalty_value": value,
+            "domestic_abuse": domestic,
+        }
+        if intimate is not None:
+            payload["intimate_partner"] = intimate
+        if victim_views is not None:
+            payload["victim_views_recorded"] = victim_views
+        return self._add("outcome.assigned", hours, payload, **kw)
+
+    def history(self, offender: str, hours: float, disposals: list[tuple[str, str, str]], **kw: Any) -> dict[str, Any]:
+        """disposals: (kind, offence group, ISO date)."""
+        listed = [{"disposal": k, "offence_group": g, "disposed_on": d} for k, g, d in disposals]
+        return self._add("offender.history", hours, {"offender_ref": offender, "disposals": listed}, **kw)
+
     def events(self) -> list[Event]:
         return [CONTRACTS.parse(r) for r in self.records]
 
@@ -91,17 +176,20 @@ class Scenario:
 def run(
     records: list[dict[str, Any]] | list[Event], finish: bool = True
 ) -> tuple[list[Event], list[Step], PartitionState]:
-    """Feed events in the given order; return all findings, every step, and the state."""
-    monitor = Monitor(CONFIG, REFERENCE)
-    state = monitor.new_state()
+    """Feed events in the given order; return all findings, every step, and the incident stage's state."""
+    offline = OfflineRun.start(MONITOR)
     steps = []
     for item in records:
         event = item if isinstance(item, Event) else CONTRACTS.parse(item)
-        steps.append(monitor.process(state, event))
+        steps.append(offline.process(event))
     if finish:
-        steps.append(monitor.finish(state))
-    return [f for s in steps for f in s.findings], steps, state
+        steps.append(offline.finish())
+    return [f for s in steps for f in s.findings], steps, offline.states[INCIDENTS]
 
 
 def ids(findings: list[Event]) -> list[tuple[str, str, str]]:
     return [(f.type, f.payload.finding_id, f.occurred_at) for f in findings]
+
+
+def of_rule(findings: list[Event], rule: str) -> list[Event]:
+    return [f for f in findings if f.payload.rule == rule]

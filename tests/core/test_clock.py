@@ -36,10 +36,10 @@ def test_progress_never_moves_backwards():
 def test_live_mode_wall_clock_floor_stops_a_quiet_input_freezing_deadlines():
     s = Scenario()
     s.opened("I1", 0, "ASSAULT")
-    from cdi.core.monitor import Monitor
-    from tests.core.scenario import CONFIG, CONTRACTS, REFERENCE
+    from cdi.core.pipeline import INCIDENTS
+    from tests.core.scenario import CONTRACTS, MONITOR
 
-    monitor = Monitor(CONFIG, REFERENCE)
+    monitor = MONITOR.stages[INCIDENTS]
     state = monitor.new_state(("incidents/0", "crimes/0"))  # crimes/0 never speaks
     monitor.process(state, CONTRACTS.parse(s.records[0]), "incidents/0")
     quiet = monitor.follow_wall_clock(state, BASE + 23 * MS_PER_HOUR)

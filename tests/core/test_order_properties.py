@@ -9,8 +9,8 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cdi.core.monitor import Monitor
-from tests.core.scenario import CONFIG, CONTRACTS, REFERENCE, Scenario
+from cdi.core.pipeline import INCIDENTS
+from tests.core.scenario import CONFIG, CONTRACTS, MONITOR, Scenario, run
 
 LATENESS_H = CONFIG.allowed_lateness_ms / 3_600_000
 OPENING = ["ASSAULT", "THEFT", "RAPE", "CONCERN_FOR_WELFARE", "ASB_NUISANCE", "BURGLARY_DWELLING"]
@@ -43,7 +43,7 @@ def build(incidents: list[dict]) -> Scenario:
 
 def run_origins(streams: list[tuple[str, list]], origins: tuple[str, ...], rng: random.Random) -> list[dict]:
     """Merge ordered per-origin streams in a random interleaving, as a case partition sees them."""
-    monitor = Monitor(CONFIG, REFERENCE)
+    monitor = MONITOR.stages[INCIDENTS]
     state = monitor.new_state(origins)
     found = []
     cursors = {origin: 0 for origin, _ in streams}
@@ -65,14 +65,8 @@ def run_origins(streams: list[tuple[str, list]], origins: tuple[str, ...], rng: 
 
 
 def run_single(events: list) -> list[dict]:
-    monitor = Monitor(CONFIG, REFERENCE)
-    state = monitor.new_state()
-    found = []
-    for event in events:
-        step = monitor.process(state, event)
-        assert step.rejected != "late"
-        found += step.findings
-    found += monitor.finish(state).findings
+    found, steps, _ = run(events)
+    assert all(step.rejected != "late" for step in steps)
     return sorted((f.to_dict() for f in found), key=lambda r: (r["event_id"], r["type"]))
 
 

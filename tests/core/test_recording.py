@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from cdi.core.monitor import DUPLICATE, LATE
 from cdi.core.observations import RecordingDecision, RecordingDelay
-from tests.core.scenario import CONTRACTS, Scenario, at, ids, run
+from cdi.core.stage import DUPLICATE, LATE
+from tests.core import scenario
+from tests.core.scenario import CONTRACTS, Scenario, at, ids
 
 NC = "CRIME_INDICATIVE_INCIDENT_NOT_CRIMED"
+RECORDING_RULES = {NC, "CRD_LATE"}
+
+
+def run(records, finish=True):
+    """The scenario runner, keeping only the two rules under test here (closures to non-crime codes
+    also break CLOSE_CATEGORY_DOWNGRADE, tested in test_incident_rules.py)."""
+    found, steps, state = scenario.run(records, finish)
+    return [f for f in found if f.payload.rule in RECORDING_RULES], steps, state
 
 
 def test_unrecorded_crime_indicative_incident_is_found_at_its_deadline():

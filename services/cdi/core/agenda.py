@@ -11,10 +11,6 @@ import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-CHECK = 0  # the recording deadline of a crime-indicative incident
-RESOLVE = 1  # a late crime record clears a raised finding
-PURGE = 2  # the end of a case's retention
-
 
 @dataclass(slots=True)
 class Agenda:

@@ -34,9 +34,13 @@ class IncidentCase:
     opening_code: str | None = None
     indicative_at: int | None = None
     indicative_code: str | None = None
+    signalled_at: int | None = None  # first opening or update with a crime-indicative code
     closed_at: int | None = None
     closing_code: str | None = None
     closing_rationale: bool = False
+    closing_event: str | None = None
+    victims: int | None = None
+    close_checked: bool = False  # CLOSE_CATEGORY_DOWNGRADE evaluated
     incident_events: list[tuple[int, str]] = field(default_factory=list)
     crimes: dict[str, LinkedCrime] = field(default_factory=dict)
     seen: set[str] = field(default_factory=set)
@@ -65,9 +69,13 @@ class IncidentCase:
             "opening_code": self.opening_code,
             "indicative_at": self.indicative_at,
             "indicative_code": self.indicative_code,
+            "signalled_at": self.signalled_at,
             "closed_at": self.closed_at,
             "closing_code": self.closing_code,
             "closing_rationale": self.closing_rationale,
+            "closing_event": self.closing_event,
+            "victims": self.victims,
+            "close_checked": self.close_checked,
             "incident_events": self.incident_events,
             "crimes": [
                 [c.crime_id, c.at, c.event_id, c.hocr_code, c.offence_group, c.division, c.timed]

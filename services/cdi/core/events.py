@@ -132,6 +132,31 @@ class FindingResolved:
 
 
 @dataclass(frozen=True, slots=True)
+class DisposalObserved:
+    """Internal: an outcome that is a disposal, with its crime as of the outcome, passed from the
+    crime stage to the offender stage (which keys it by offender)."""
+
+    TYPE: ClassVar[str] = "disposal.observed"
+    outcome_event: str
+    crime_id: str
+    offender_ref: str | None
+    outcome_type: int
+    disposal: str
+    hocr_code: str
+    offence_group: str
+    offence_date: str
+    crime_event: str
+    offender_age: int | None
+    decision_maker_rank: str
+    exceptional_circumstances: bool
+    dpp_consent: bool
+    penalty_value: float | None
+    domestic_abuse: bool
+    intimate_partner: bool | None = None
+    victim_views_recorded: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class HistoryEnded:
     TYPE: ClassVar[str] = "history.ended"
     source: str
@@ -165,6 +190,7 @@ PAYLOAD_TYPES: dict[str, type] = {
         FindingRaised,
         FindingResolved,
         HistoryEnded,
+        DisposalObserved,
     )
 }
 

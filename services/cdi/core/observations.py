@@ -23,4 +23,50 @@ class RecordingDecision:
     result: str
 
 
-Observation = RecordingDelay | RecordingDecision
+@dataclass(frozen=True, slots=True)
+class CrimeCounted:
+    """A crime record, for rates (cancellations per crime, for instance)."""
+
+    division: str
+    offence_group: str
+    rape: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeCounted:
+    division: str
+    offence_group: str
+    outcome_type: int
+
+
+@dataclass(frozen=True, slots=True)
+class CancellationCounted:
+    division: str
+    offence_group: str
+    code: str
+    rape: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ReclassificationCounted:
+    division: str
+    offence_group: str
+    direction: str  # down | up | level | unknown
+
+
+@dataclass(frozen=True, slots=True)
+class UnmatchedDecision:
+    """An outcome, cancellation or reclassification for a crime the monitor has no record of."""
+
+    type: str
+
+
+Observation = (
+    RecordingDelay
+    | RecordingDecision
+    | CrimeCounted
+    | OutcomeCounted
+    | CancellationCounted
+    | ReclassificationCounted
+    | UnmatchedDecision
+)

@@ -1,47 +1,95 @@
-"""Recording rules (NCRS/HOCR): crime-indicative incidents must become crime records within 24 hours.
+"""Incident-stage logic: the recording rules, on cases keyed by incident (see docs/rules.md).
 
-- CRIME_INDICATIVE_INCIDENT_NOT_CRIMED (domain.md rule 2): an incident whose opening, updated or
-  closing code indicates a crime has no linked crime record when the watermark passes its check
-  time, max(report + deadline, time it became indicative), and was not closed with a written
-  rationale to a non-crime code by then. A crime recorded later resolves the finding.
-- CRD_LATE (rule 1): a linked crime recorded more than the deadline after the incident report.
-
-Everything is defined on event times, so findings do not depend on arrival order.
+- CRIME_INDICATIVE_INCIDENT_NOT_CRIMED: a crime-indicative incident with no linked crime record
+  at its check time, max(report + deadline, time it became indicative), and no written
+  rationale for a non-crime closure by then. A crime recorded later resolves the finding.
+- CRD_LATE: a linked crime recorded more than the deadline after the incident report.
+- CLOSE_CATEGORY_DOWNGRADE: a crime-indicative incident closed to a non-crime or sink code with
+  no crime and no rationale, judged at the closure.
+- ONE_CRIME_PER_VICTIM: at the check time, fewer victim-based crime records than victims.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import Any
 
 from cdi.core import findings
 from cdi.core.cases import IncidentCase, LinkedCrime
 from cdi.core.events import CrimeRecorded, Event, IncidentClosed, IncidentOpened, IncidentUpdated, Subject
-from cdi.core.observations import Observation, RecordingDecision, RecordingDelay
+from cdi.core.observations import RecordingDecision, RecordingDelay
 from cdi.core.reference import EXPLAINED_CLOSING_CLASSES, ReferenceData
-from cdi.core.rules import CRD_LATE, NOT_CRIMED, RulesConfig
+from cdi.core.rules import CLOSE_DOWNGRADE, CRD_LATE, NOT_CRIMED, ONE_CRIME_PER_VICTIM, RulesConfig
+from cdi.core.stage import Step
 from cdi.core.times import format_duration, format_time
 
 UNKNOWN_GROUP = "miscellaneous"
+DOWNGRADE_CLASSES = frozenset({"non_crime", "sink"})
+
+CHECK = 0  # the recording deadline of a crime-indicative incident
+RESOLVE = 1  # a late crime record clears a raised finding
+CLOSE = 2  # a closure to judge for a downgrade
 
 
-@dataclass(slots=True)
-class Outcome:
-    findings: list[Event] = field(default_factory=list)
-    observations: list[Observation] = field(default_factory=list)
-
-
-class RecordingRules:
+class IncidentLogic:
     def __init__(self, config: RulesConfig, reference: ReferenceData) -> None:
         self.config = config
         self.reference = reference
         self.not_crimed = config.rule(NOT_CRIMED)
         self.crd_late = config.rule(CRD_LATE)
+        self.downgrade = config.rule(CLOSE_DOWNGRADE)
+        self.per_victim = config.rule(ONE_CRIME_PER_VICTIM)
         self.check_deadline = self.not_crimed.hours("deadline_hours")
+        self.retention = config.case_retention_ms
         self.late_deadline = self.crd_late.hours("deadline_hours")
 
-    # -- applying events -------------------------------------------------------------------
+    # -- stage protocol --------------------------------------------------------------------------
 
-    def apply(self, case: IncidentCase, event: Event, out: Outcome) -> None:
+    def key(self, event: Event) -> str | None:
+        payload = event.payload
+        if isinstance(payload, IncidentOpened | IncidentUpdated | IncidentClosed):
+            return payload.incident_id
+        if isinstance(payload, CrimeRecorded):
+            return payload.incident_id if payload.incident_id is not None else f"crime:{payload.crime_id}"
+        return None
+
+    def new_case(self, key: str, event: Event) -> IncidentCase:
+        return IncidentCase(key=key, force=event.force, division=event.division, first_at=event.at)
+
+    def load(self, data: dict[str, Any]) -> IncidentCase:
+        return IncidentCase.from_dict(data)
+
+    def expires_at(self, case: IncidentCase) -> int:
+        return case.first_at + self.retention
+
+    def due(self, case: IncidentCase) -> tuple[tuple[int, int], ...]:
+        due = []
+        check = self.check_at(case)
+        if check is not None and not case.checked:
+            due.append((check, CHECK))
+        resolve = self.resolve_at(case)
+        if resolve is not None:
+            due.append((resolve, RESOLVE))
+        if case.closed_at is not None and not case.close_checked:
+            due.append((case.closed_at, CLOSE))
+        return tuple(due)
+
+    def fire(self, case: IncidentCase, at: int, kind: int, out: Step) -> None:
+        if kind == CHECK:
+            self.check(case, out)
+        elif kind == RESOLVE:
+            self.resolve(case, out)
+        elif kind == CLOSE:
+            self.judge_closure(case, out)
+
+    def is_open(self, case: IncidentCase) -> bool:
+        """Crime-indicative, not yet recorded or explained, deadline not reached."""
+        return (
+            case.indicative_at is not None and not case.checked and not case.crimes and not self._explained(case, None)
+        )
+
+    # -- applying events -----------------------------------------------------------------------
+
+    def apply(self, case: IncidentCase, event: Event, out: Step) -> None:
         payload = event.payload
         if isinstance(payload, CrimeRecorded):
             self._crime_recorded(case, event, payload, out)
@@ -51,26 +99,31 @@ class RecordingRules:
         if isinstance(payload, IncidentOpened):
             case.reported_at, case.opened_event, case.opening_code = event.at, event.event_id, payload.opening_code
             case.division, case.force, case.division_at = event.division, event.force, None
-            self._maybe_indicative(case, event.at, payload.opening_code)
+            case.victims = payload.victims
+            self._maybe_indicative(case, event.at, payload.opening_code, signalled=True)
             for crime in case.crimes.values():
                 self._time_crime(case, crime, out)
             return
         if case.opened_event is None and (case.division_at is None or event.at < case.division_at):
             case.division, case.force, case.division_at = event.division, event.force, event.at
         if isinstance(payload, IncidentUpdated):
-            self._maybe_indicative(case, event.at, payload.to_code)
+            self._maybe_indicative(case, event.at, payload.to_code, signalled=True)
         elif isinstance(payload, IncidentClosed):
-            case.closed_at, case.closing_code = event.at, payload.closing_code
-            case.closing_rationale = payload.rationale_recorded
+            # The earliest closure counts, so that a second closing event cannot reorder the story.
+            if case.closed_at is None or (event.at, event.event_id) < (case.closed_at, case.closing_event or ""):
+                case.closed_at, case.closing_code, case.closing_event = event.at, payload.closing_code, event.event_id
+                case.closing_rationale = payload.rationale_recorded
             self._maybe_indicative(case, event.at, payload.closing_code)
 
-    def _maybe_indicative(self, case: IncidentCase, at: int, code: str) -> None:
+    def _maybe_indicative(self, case: IncidentCase, at: int, code: str, *, signalled: bool = False) -> None:
         if not self.reference.is_crime_indicative(code):
             return
+        if signalled and (case.signalled_at is None or at < case.signalled_at):
+            case.signalled_at = at
         if case.indicative_at is None or (at, code) < (case.indicative_at, case.indicative_code or ""):
             case.indicative_at, case.indicative_code = at, code
 
-    def _crime_recorded(self, case: IncidentCase, event: Event, payload: CrimeRecorded, out: Outcome) -> None:
+    def _crime_recorded(self, case: IncidentCase, event: Event, payload: CrimeRecorded, out: Step) -> None:
         crime = LinkedCrime(
             payload.crime_id, event.at, event.event_id, payload.hocr_code, payload.offence_group, event.division
         )
@@ -81,9 +134,9 @@ class RecordingRules:
             case.division, case.force = event.division, event.force
         self._time_crime(case, crime, out)
 
-    # -- CRD_LATE ----------------------------------------------------------------------------
+    # -- CRD_LATE --------------------------------------------------------------------------------
 
-    def _time_crime(self, case: IncidentCase, crime: LinkedCrime, out: Outcome) -> None:
+    def _time_crime(self, case: IncidentCase, crime: LinkedCrime, out: Step) -> None:
         if crime.timed or case.reported_at is None:
             return
         crime.timed = True
@@ -110,7 +163,7 @@ class RecordingRules:
             )
         )
 
-    # -- CRIME_INDICATIVE_INCIDENT_NOT_CRIMED ----------------------------------------------------
+    # -- CRIME_INDICATIVE_INCIDENT_NOT_CRIMED and ONE_CRIME_PER_VICTIM ---------------------------
 
     def check_at(self, case: IncidentCase) -> int | None:
         """When the recording decision falls due, or None if the case needs no decision."""
@@ -118,12 +171,6 @@ class RecordingRules:
         if case.indicative_at is None or reported is None:
             return None
         return max(reported + self.check_deadline, case.indicative_at)
-
-    def awaiting(self, case: IncidentCase) -> bool:
-        """Crime-indicative, not yet recorded or explained, deadline not reached."""
-        return (
-            case.indicative_at is not None and not case.checked and not case.crimes and not self._explained(case, None)
-        )
 
     def _explained(self, case: IncidentCase, by: int | None) -> bool:
         if case.closed_at is None or not case.closing_rationale or case.closing_code is None:
@@ -137,14 +184,22 @@ class RecordingRules:
         code = self.reference.incident_code(case.indicative_code or "")
         return (code.offence_group if code else None) or UNKNOWN_GROUP
 
-    def check(self, case: IncidentCase, out: Outcome) -> None:
+    def _context(self, case: IncidentCase, at: int) -> findings.FindingContext:
+        return findings.FindingContext(case.force, case.division, at, self.group_of(case), self.config.version)
+
+    def _evidence(self, case: IncidentCase, by: int) -> list[str]:
+        return [ev for at, ev in sorted(case.incident_events) if at <= by]
+
+    def check(self, case: IncidentCase, out: Step) -> None:
         """The watermark has passed the check time: decide."""
         due = self.check_at(case)
         assert due is not None
         case.checked = True
         group = self.group_of(case)
-        if any(c.at <= due for c in case.crimes.values()):
+        in_time = [c for c in case.crimes.values() if c.at <= due]
+        if in_time:
             out.observations.append(RecordingDecision(case.division, group, "recorded"))
+            self._per_victim(case, due, in_time, out)
             return
         if self._explained(case, due):
             out.observations.append(RecordingDecision(case.division, group, "explained"))
@@ -169,16 +224,42 @@ class RecordingRules:
                 f"it was closed as {case.closing_code}"
                 + ("" if case.closing_rationale else " without a recorded rationale")
             )
-        evidence = [ev for at, ev in sorted(case.incident_events) if at <= due]
         out.findings.append(
             findings.raised(
                 NOT_CRIMED,
                 self.not_crimed.severity_for(group),
                 Subject("incident", case.incident_id or case.key),
-                findings.FindingContext(case.force, case.division, due, group, self.config.version),
-                evidence=evidence,
+                self._context(case, due),
+                evidence=self._evidence(case, due),
                 explanation="; ".join(story) + f". Deadline: {format_duration(self.check_deadline)} from the report.",
                 guidance=self.not_crimed.guidance,
+            )
+        )
+
+    def _per_victim(self, case: IncidentCase, due: int, in_time: list[LinkedCrime], out: Step) -> None:
+        victims = case.victims or 0
+        if victims < 2 or not self.per_victim.enabled:
+            return
+        codes = self.reference.offence_codes
+        victim_based = sorted(
+            (c for c in in_time if c.hocr_code in codes and codes[c.hocr_code].victim_based),
+            key=lambda c: (c.at, c.crime_id),
+        )
+        if not 1 <= len(victim_based) < victims:
+            return
+        out.findings.append(
+            findings.raised(
+                ONE_CRIME_PER_VICTIM,
+                self.per_victim.severity_for(self.group_of(case)),
+                Subject("incident", case.incident_id or case.key),
+                self._context(case, due),
+                evidence=[case.opened_event or case.key, *(c.event_id for c in victim_based)],
+                explanation=(
+                    f"Incident {case.incident_id} reported {victims} victims but only {len(victim_based)} "
+                    f"victim-based crime record{'s were' if len(victim_based) > 1 else ' was'} linked to it by "
+                    f"{format_time(due)}; the counting rules ask for one crime per victim."
+                ),
+                guidance=self.per_victim.guidance,
             )
         )
 
@@ -196,7 +277,7 @@ class RecordingRules:
         later = [c for c in case.crimes.values() if due is not None and c.at > due]
         return min(later, key=lambda c: (c.at, c.crime_id)) if later else None
 
-    def resolve(self, case: IncidentCase, out: Outcome) -> None:
+    def resolve(self, case: IncidentCase, out: Step) -> None:
         crime = self._first_late_crime(case)
         assert crime is not None
         case.not_crimed = "resolved"
@@ -206,11 +287,42 @@ class RecordingRules:
                 NOT_CRIMED,
                 "recorded_late",
                 Subject("incident", case.incident_id or case.key),
-                findings.FindingContext(case.force, case.division, crime.at, self.group_of(case), self.config.version),
+                self._context(case, crime.at),
                 evidence=[crime.event_id],
                 explanation=(
                     f"Crime {crime.crime_id} was recorded for incident {case.incident_id} "
                     f"{format_duration(crime.at - reported)} after the report, past the deadline."
                 ),
+            )
+        )
+
+    # -- CLOSE_CATEGORY_DOWNGRADE ------------------------------------------------------------------
+
+    def judge_closure(self, case: IncidentCase, out: Step) -> None:
+        case.close_checked = True
+        closed_at = case.closed_at
+        assert closed_at is not None
+        code = self.reference.incident_code(case.closing_code or "")
+        if code is None or code.code_class not in DOWNGRADE_CLASSES or case.closing_rationale:
+            return
+        # Indicative before the closure, from an opening or update (a crime-class closing code is
+        # no downgrade); and no crime recorded by then.
+        signalled = case.signalled_at is not None and case.signalled_at <= closed_at
+        if not signalled or any(c.at <= closed_at for c in case.crimes.values()) or not self.downgrade.enabled:
+            return
+        severity = self.downgrade.params.get("severity_sink", "high") if code.code_class == "sink" else None
+        out.findings.append(
+            findings.raised(
+                CLOSE_DOWNGRADE,
+                severity or self.downgrade.severity_for(self.group_of(case)),
+                Subject("incident", case.incident_id or case.key),
+                self._context(case, closed_at),
+                evidence=self._evidence(case, closed_at),
+                explanation=(
+                    f"Incident {case.incident_id}, crime-indicative as {case.indicative_code}, was closed at "
+                    f"{format_time(closed_at)} as {case.closing_code} ({code.code_class.replace('_', '-')} code) "
+                    f"with no crime record and no recorded rationale."
+                ),
+                guidance=self.downgrade.guidance,
             )
         )

@@ -13,6 +13,17 @@ from cdi.core.times import MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE
 
 NOT_CRIMED = "CRIME_INDICATIVE_INCIDENT_NOT_CRIMED"
 CRD_LATE = "CRD_LATE"
+CLOSE_DOWNGRADE = "CLOSE_CATEGORY_DOWNGRADE"
+ONE_CRIME_PER_VICTIM = "ONE_CRIME_PER_VICTIM"
+CAUTION_INDICTABLE_ONLY = "CAUTION_INDICTABLE_ONLY"
+CAUTION_SPECIFIED_EITHER_WAY = "CAUTION_SPECIFIED_EITHER_WAY"
+REPEAT_CAUTION = "REPEAT_CAUTION_2Y"
+PND_ELIGIBILITY = "PND_ELIGIBILITY"
+CANNABIS_ESCALATION = "CANNABIS_ESCALATION"
+CR_INELIGIBLE = "CR_INELIGIBLE"
+FAST_UNSUCCESSFUL = "FAST_UNSUCCESSFUL_OUTCOME"
+CANCEL_WITHOUT_AVI = "CANCEL_WITHOUT_AVI"
+RECLASS_DOWN = "RECLASS_DOWN_NO_REASON"
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,12 +44,17 @@ class RuleSettings:
         """A parameter given in hours, as milliseconds."""
         return round(float(self.params[name]) * MS_PER_HOUR)
 
+    def days(self, name: str) -> int:
+        """A parameter given in days, as milliseconds."""
+        return round(float(self.params[name]) * MS_PER_DAY)
+
 
 @dataclass(frozen=True, slots=True)
 class RulesConfig:
     version: str
     allowed_lateness_ms: int
     case_retention_ms: int
+    offender_retention_ms: int
     rules: dict[str, RuleSettings]
 
     def rule(self, name: str) -> RuleSettings:
@@ -66,5 +82,6 @@ class RulesConfig:
             version=data["version"],
             allowed_lateness_ms=round(clock["allowed_lateness_minutes"] * MS_PER_MINUTE),
             case_retention_ms=round(clock["case_retention_days"] * MS_PER_DAY),
+            offender_retention_ms=round(clock["offender_retention_days"] * MS_PER_DAY),
             rules=rules,
         )

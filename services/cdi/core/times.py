@@ -5,11 +5,12 @@ Integers compare exactly and serialise compactly; RFC 3339 strings are parsed on
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 MS_PER_MINUTE = 60_000
 MS_PER_HOUR = 3_600_000
 MS_PER_DAY = 86_400_000
+EPOCH = date(1970, 1, 1)
 
 
 def parse_time(text: str) -> int:
@@ -26,6 +27,16 @@ def format_time(ms: int) -> str:
     if ms % 1000:
         return moment.isoformat(timespec="milliseconds")
     return moment.isoformat(timespec="seconds")
+
+
+def utc_date(ms: int) -> str:
+    """The UTC calendar date of an event time, ISO format."""
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).date().isoformat()
+
+
+def epoch_day(iso_date: str) -> int:
+    """Days since 1970-01-01 of an ISO date."""
+    return (date.fromisoformat(iso_date) - EPOCH).days
 
 
 def format_duration(ms: int) -> str:

@@ -7,7 +7,7 @@ import tomllib
 from functools import cache
 from pathlib import Path
 
-from cdi.core.reference import IncidentCode, OffenceCode, ReferenceData
+from cdi.core.reference import IncidentCode, OffenceCode, OffencePolicy, OutcomeType, ReferenceData
 
 HERE = Path(__file__).parent
 
@@ -38,4 +38,27 @@ def load() -> ReferenceData:
         )
         for row in _rows(files["hocr_codes"]["path"])
     }
-    return ReferenceData(manifest["version"], incident_codes, offence_codes)
+    policies = {
+        row["code"]: OffencePolicy(
+            row["code"],
+            row["caution_restriction"] or None,
+            row["pnd_eligible"] == "true",
+            float(row["pnd_value_limit"]) if row["pnd_value_limit"] else None,
+            row["high_harm"] == "true",
+            row["fast_outcome_watch"] == "true",
+            row["rape"] == "true",
+            row["cannabis"] == "true",
+        )
+        for row in _rows(files["offence_policies"]["path"])
+    }
+    outcome_types = {
+        int(row["type"]): OutcomeType(
+            int(row["type"]),
+            row["name"],
+            row["disposal"] or None,
+            row["out_of_court"] == "true",
+            row["unsuccessful"] == "true",
+        )
+        for row in _rows(files["outcome_types"]["path"])
+    }
+    return ReferenceData(manifest["version"], incident_codes, offence_codes, policies, outcome_types)

@@ -11,7 +11,16 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from cdi.core.events import Event
-from cdi.core.observations import Observation, RecordingDecision, RecordingDelay
+from cdi.core.observations import (
+    CancellationCounted,
+    CrimeCounted,
+    Observation,
+    OutcomeCounted,
+    ReclassificationCounted,
+    RecordingDecision,
+    RecordingDelay,
+    UnmatchedDecision,
+)
 
 # The *_created series add nothing to rate() queries and double the exposition.
 disable_created_metrics()
@@ -92,6 +101,36 @@ class Metrics:
             buckets=DELAY_BUCKETS,
             registry=registry,
         )
+        self.crimes = Counter(
+            "cdi_crimes_recorded",
+            "Crime records, by division, offence group and whether rape",
+            ["division", "offence_group", "rape"],
+            registry=registry,
+        )
+        self.outcomes = Counter(
+            "cdi_outcomes",
+            "Outcomes assigned, by Home Office outcome type",
+            ["division", "offence_group", "outcome_type"],
+            registry=registry,
+        )
+        self.cancellations = Counter(
+            "cdi_cancellations",
+            "Crime records cancelled or transferred, by criterion",
+            ["division", "offence_group", "code", "rape"],
+            registry=registry,
+        )
+        self.reclassifications = Counter(
+            "cdi_reclassifications",
+            "Reclassifications, by direction of seriousness",
+            ["division", "offence_group", "direction"],
+            registry=registry,
+        )
+        self.unmatched = Counter(
+            "cdi_unmatched_decisions",
+            "Outcomes, cancellations and reclassifications for a crime with no record at the time",
+            ["type"],
+            registry=registry,
+        )
         self.lag = Histogram(
             "cdi_processing_lag_seconds",
             "Wall time from publication of an input record to its processing",
@@ -129,3 +168,13 @@ class Metrics:
                 self.delay.labels(obs.division, obs.offence_group).observe(obs.seconds)
             elif isinstance(obs, RecordingDecision):
                 self.decisions.labels(obs.division, obs.offence_group, obs.result).inc()
+            elif isinstance(obs, CrimeCounted):
+                self.crimes.labels(obs.division, obs.offence_group, str(obs.rape).lower()).inc()
+            elif isinstance(obs, OutcomeCounted):
+                self.outcomes.labels(obs.division, obs.offence_group, str(obs.outcome_type)).inc()
+            elif isinstance(obs, CancellationCounted):
+                self.cancellations.labels(obs.division, obs.offence_group, obs.code, str(obs.rape).lower()).inc()
+            elif isinstance(obs, ReclassificationCounted):
+                self.reclassifications.labels(obs.division, obs.offence_group, obs.direction).inc()
+            elif isinstance(obs, UnmatchedDecision):
+                self.unmatched.labels(obs.type).inc()

@@ -13,20 +13,19 @@ from typing import Any
 
 import orjson
 
-from cdi.core.cases import IncidentCase
-from cdi.core.monitor import Monitor, PartitionState
+from cdi.core.stage import PartitionState, Stage
 
 CLOCK_PREFIX = b"\x00clock/"
 
 
-class TrackedCases(dict[str, IncidentCase]):
+class TrackedCases(dict[str, Any]):
     """A dict that notes the keys set or deleted since the last ``take_dirty``."""
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.dirty: set[str] = set()
 
-    def __setitem__(self, key: str, value: IncidentCase) -> None:
+    def __setitem__(self, key: str, value: Any) -> None:
         super().__setitem__(key, value)
         self.dirty.add(key)
 
@@ -42,8 +41,8 @@ class TrackedCases(dict[str, IncidentCase]):
 class PartitionStates:
     """The states of the case-events partitions this worker owns, rebuilt from the table on demand."""
 
-    def __init__(self, monitor: Monitor, table: MutableMapping[bytes, bytes], origins: tuple[str, ...]) -> None:
-        self.monitor = monitor
+    def __init__(self, stage: Stage, table: MutableMapping[bytes, bytes], origins: tuple[str, ...]) -> None:
+        self.stage = stage
         self.table = table
         self.origins = origins
         self.states: dict[int, PartitionState] = {}
@@ -68,8 +67,8 @@ class PartitionStates:
             if key.startswith(CLOCK_PREFIX):
                 clock = value["clock"]
             else:
-                dict.__setitem__(cases, key.decode(), IncidentCase.from_dict(value["case"]))
-        state = self.monitor.new_state(self.origins, cases)
+                dict.__setitem__(cases, key.decode(), self.stage.logic.load(value["case"]))
+        state = self.stage.new_state(self.origins, cases)
         if clock is not None:
             state.clock.restore(clock)
         return state

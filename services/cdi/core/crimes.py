@@ -1,0 +1,167 @@
+"""Crime-stage logic, on cases keyed by crime: decisions on the record (cancellation,
+reclassification) and outcomes, each judged at its own event time against the crime as it stood
+then (so a decision and the record it concerns may arrive in either order within the allowed
+lateness). Outcomes that are disposals are passed on to the offender stage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from cdi.core.decisions import DecisionRules
+from cdi.core.events import CrimeCancelled, CrimeReclassified, CrimeRecorded, Event, OutcomeAssigned
+from cdi.core.observations import (
+    CancellationCounted,
+    CrimeCounted,
+    OutcomeCounted,
+    ReclassificationCounted,
+    UnmatchedDecision,
+)
+from cdi.core.reference import ReferenceData
+from cdi.core.rules import RulesConfig
+from cdi.core.stage import Step
+
+DECIDE = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """A crime as it stood at some time: its record, and its code after reclassifications."""
+
+    crime_id: str
+    recorded_at: int
+    recorded_event: str
+    hocr_code: str
+    offence_group: str
+
+
+@dataclass(slots=True)
+class CrimeCase:
+    key: str
+    force: str
+    division: str
+    first_at: int
+    recorded: list[Any] | None = None  # [at, event_id, hocr_code, offence_group] of the earliest record
+    reclassified: list[list[Any]] = field(default_factory=list)  # sorted [at, event_id, to_code, to_group]
+    pending: list[list[Any]] = field(default_factory=list)  # sorted [at, event_id, wire event] to judge
+    seen: set[str] = field(default_factory=set)
+    raised: set[str] = field(default_factory=set)  # rules already raised for this crime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "force": self.force,
+            "division": self.division,
+            "first_at": self.first_at,
+            "recorded": self.recorded,
+            "reclassified": self.reclassified,
+            "pending": self.pending,
+            "seen": sorted(self.seen),
+            "raised": sorted(self.raised),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CrimeCase:
+        case = cls(**{k: v for k, v in data.items() if k not in {"seen", "raised"}})
+        case.seen, case.raised = set(data["seen"]), set(data["raised"])
+        return case
+
+    def as_of(self, at: int) -> Classification | None:
+        """The crime at time ``at``: None if it had no record by then."""
+        if self.recorded is None or self.recorded[0] > at:
+            return None
+        code, group = self.recorded[2], self.recorded[3]
+        for when, _, to_code, to_group in self.reclassified:
+            if when > at:
+                break
+            code, group = to_code, to_group or group
+        return Classification(self.key, self.recorded[0], self.recorded[1], code, group)
+
+
+class CrimeLogic:
+    def __init__(self, config: RulesConfig, reference: ReferenceData) -> None:
+        self.reference = reference
+        self.rules = DecisionRules(config, reference)
+        self.retention = config.case_retention_ms
+
+    # -- stage protocol --------------------------------------------------------------------------
+
+    def key(self, event: Event) -> str | None:
+        payload = event.payload
+        if isinstance(payload, CrimeRecorded | CrimeReclassified | CrimeCancelled | OutcomeAssigned):
+            return payload.crime_id
+        return None
+
+    def new_case(self, key: str, event: Event) -> CrimeCase:
+        return CrimeCase(key=key, force=event.force, division=event.division, first_at=event.at)
+
+    def load(self, data: dict[str, Any]) -> CrimeCase:
+        return CrimeCase.from_dict(data)
+
+    def expires_at(self, case: CrimeCase) -> int:
+        return case.first_at + self.retention
+
+    def is_open(self, case: CrimeCase) -> bool:
+        return False
+
+    def due(self, case: CrimeCase) -> tuple[tuple[int, int], ...]:
+        return tuple(sorted({(item[0], DECIDE) for item in case.pending}))
+
+    def apply(self, case: CrimeCase, event: Event, out: Step) -> None:
+        payload = event.payload
+        if isinstance(payload, CrimeRecorded):
+            # The earliest record counts, whatever order records arrive in.
+            if case.recorded is None or [event.at, event.event_id] < case.recorded[:2]:
+                case.recorded = [event.at, event.event_id, payload.hocr_code, payload.offence_group]
+                case.division, case.force = event.division, event.force
+            rape = self.reference.policy(payload.hocr_code).rape
+            out.observations.append(CrimeCounted(event.division, payload.offence_group, rape))
+            return
+        if isinstance(payload, CrimeReclassified):
+            offence = self.reference.offence_codes.get(payload.to_code)
+            case.reclassified.append([event.at, event.event_id, payload.to_code, offence and offence.offence_group])
+            case.reclassified.sort(key=lambda r: (r[0], r[1]))
+        case.pending.append([event.at, event.event_id, event.to_dict()])
+        case.pending.sort(key=lambda p: (p[0], p[1]))
+
+    def fire(self, case: CrimeCase, at: int, kind: int, out: Step) -> None:
+        """Judge every decision taken at ``at``, in event-id order."""
+        now = [p for p in case.pending if p[0] == at]
+        case.pending = [p for p in case.pending if p[0] != at]
+        for _, _, wire in now:
+            self._judge(case, Event.from_dict(wire), out)
+
+    # -- judging ----------------------------------------------------------------------------------
+
+    def _judge(self, case: CrimeCase, event: Event, out: Step) -> None:
+        crime = case.as_of(event.at)
+        payload = event.payload
+        if crime is None:
+            out.observations.append(UnmatchedDecision(event.type))
+        if isinstance(payload, OutcomeAssigned):
+            group = crime.offence_group if crime else "unknown"
+            out.observations.append(OutcomeCounted(event.division, group, payload.outcome_type))
+            if crime is not None:
+                self.rules.outcome(case, crime, event, payload, out)
+        elif isinstance(payload, CrimeCancelled):
+            group = crime.offence_group if crime else "unknown"
+            rape = crime is not None and self.reference.policy(crime.hocr_code).rape
+            out.observations.append(CancellationCounted(event.division, group, payload.cancellation_code, rape))
+            self.rules.cancellation(case, crime, event, payload, out)
+        elif isinstance(payload, CrimeReclassified):
+            before = self.reference.offence_codes.get(payload.from_code)
+            after = self.reference.offence_codes.get(payload.to_code)
+            if before is None or after is None:
+                direction = "unknown"
+            else:
+                direction = (
+                    "down"
+                    if after.seriousness < before.seriousness
+                    else "up"
+                    if after.seriousness > before.seriousness
+                    else "level"
+                )
+            group = before.offence_group if before else (crime.offence_group if crime else "unknown")
+            out.observations.append(ReclassificationCounted(event.division, group, direction))
+            self.rules.reclassification(case, crime, event, payload, out)

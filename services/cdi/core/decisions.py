@@ -1,0 +1,244 @@
+"""Rules on single decisions, judged in the crime stage (docs/rules.md):
+CAUTION_INDICTABLE_ONLY, CAUTION_SPECIFIED_EITHER_WAY, FAST_UNSUCCESSFUL_OUTCOME (outcomes),
+CANCEL_WITHOUT_AVI (cancellations), RECLASS_DOWN_NO_REASON (reclassifications). Outcomes that
+are disposals go on to the offender stage, where the rules that need the offender's history run.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cdi.core import findings
+from cdi.core.events import CrimeCancelled, CrimeReclassified, DisposalObserved, Event, OutcomeAssigned, Subject
+from cdi.core.reference import ReferenceData
+from cdi.core.rules import (
+    CANCEL_WITHOUT_AVI,
+    CAUTION_INDICTABLE_ONLY,
+    CAUTION_SPECIFIED_EITHER_WAY,
+    FAST_UNSUCCESSFUL,
+    RECLASS_DOWN,
+    RulesConfig,
+    RuleSettings,
+)
+from cdi.core.stage import Forward, Step
+from cdi.core.times import format_duration, format_time, utc_date
+
+if TYPE_CHECKING:
+    from cdi.core.crimes import Classification, CrimeCase
+
+ADULT_CAUTION = 3
+OFFENDERS = "offenders"
+
+
+class DecisionRules:
+    def __init__(self, config: RulesConfig, reference: ReferenceData) -> None:
+        self.config = config
+        self.reference = reference
+        self.indictable = config.rule(CAUTION_INDICTABLE_ONLY)
+        self.specified = config.rule(CAUTION_SPECIFIED_EITHER_WAY)
+        self.fast = config.rule(FAST_UNSUCCESSFUL)
+        self.cancel = config.rule(CANCEL_WITHOUT_AVI)
+        self.reclass = config.rule(RECLASS_DOWN)
+
+    def _raise(
+        self,
+        case: CrimeCase,
+        rule: RuleSettings,
+        severity: str,
+        event: Event,
+        group: str | None,
+        evidence: list[str],
+        explanation: str,
+        out: Step,
+    ) -> None:
+        if not rule.enabled or rule.name in case.raised:
+            return
+        case.raised.add(rule.name)
+        out.findings.append(
+            findings.raised(
+                rule.name,
+                severity,
+                Subject("crime", case.key),
+                findings.FindingContext(event.force, event.division, event.at, group, self.config.version),
+                evidence,
+                explanation,
+                rule.guidance,
+            )
+        )
+
+    def _describe(self, crime: Classification) -> str:
+        offence = self.reference.offence_codes.get(crime.hocr_code)
+        return f"{crime.hocr_code} ({offence.offence.lower()})" if offence else crime.hocr_code
+
+    # -- outcomes ---------------------------------------------------------------------------------
+
+    def outcome(
+        self, case: CrimeCase, crime: Classification, event: Event, outcome: OutcomeAssigned, out: Step
+    ) -> None:
+        offence = self.reference.offence_codes.get(crime.hocr_code)
+        policy = self.reference.policy(crime.hocr_code)
+        evidence = [event.event_id, crime.recorded_event]
+        what = self._describe(crime)
+        if outcome.outcome_type == ADULT_CAUTION:
+            if (
+                offence is not None
+                and offence.mode_of_trial == "indictable_only"
+                and not (outcome.dpp_consent and outcome.exceptional_circumstances)
+            ):
+                missing = [
+                    name
+                    for name, ok in (
+                        ("DPP consent", outcome.dpp_consent),
+                        ("exceptional circumstances", outcome.exceptional_circumstances),
+                    )
+                    if not ok
+                ]
+                self._raise(
+                    case,
+                    self.indictable,
+                    self.indictable.severity,
+                    event,
+                    crime.offence_group,
+                    evidence,
+                    f"Adult caution for crime {case.key}, {what}, an indictable-only offence, without "
+                    f"{' or '.join(missing)} recorded.",
+                    out,
+                )
+            if policy.caution_restriction == "specified_either_way":
+                rank_min = self.specified.params["rank_min"]
+                ok_rank = self.reference.rank_at_least(outcome.decision_maker_rank, rank_min)
+                if not (outcome.exceptional_circumstances and ok_rank):
+                    why = (
+                        "no exceptional circumstances recorded"
+                        if not outcome.exceptional_circumstances
+                        else f"decided by a {outcome.decision_maker_rank.replace('_', ' ')}, below {rank_min}"
+                    )
+                    self._raise(
+                        case,
+                        self.specified,
+                        self.specified.severity,
+                        event,
+                        crime.offence_group,
+                        evidence,
+                        f"Adult caution for crime {case.key}, {what}, a specified either-way offence: {why}.",
+                        out,
+                    )
+        if (
+            outcome.outcome_type in self.fast.params["outcome_types"]
+            and policy.fast_outcome_watch
+            and event.at - crime.recorded_at < self.fast.days("min_days")
+        ):
+            self._raise(
+                case,
+                self.fast,
+                self.fast.severity,
+                event,
+                crime.offence_group,
+                evidence,
+                f"Crime {case.key}, {what}, was closed with outcome {outcome.outcome_type} "
+                f"{format_duration(event.at - crime.recorded_at)} after it was recorded; the monitor "
+                f"flags such closures within {self.fast.params['min_days']} days.",
+                out,
+            )
+        kind = self.reference.outcome_types.get(outcome.outcome_type)
+        if kind is not None and kind.disposal is not None and kind.disposal != "charge":
+            self._forward(case, crime, event, outcome, kind.disposal, out)
+
+    def _forward(
+        self, case: CrimeCase, crime: Classification, event: Event, outcome: OutcomeAssigned, disposal: str, out: Step
+    ) -> None:
+        payload = DisposalObserved(
+            outcome_event=event.event_id,
+            crime_id=case.key,
+            offender_ref=outcome.offender_ref,
+            outcome_type=outcome.outcome_type,
+            disposal=disposal,
+            hocr_code=crime.hocr_code,
+            offence_group=crime.offence_group,
+            offence_date=utc_date(crime.recorded_at),
+            crime_event=crime.recorded_event,
+            offender_age=outcome.offender_age,
+            decision_maker_rank=outcome.decision_maker_rank,
+            exceptional_circumstances=outcome.exceptional_circumstances,
+            dpp_consent=outcome.dpp_consent,
+            penalty_value=outcome.penalty_value,
+            domestic_abuse=outcome.domestic_abuse,
+            intimate_partner=outcome.intimate_partner,
+            victim_views_recorded=outcome.victim_views_recorded,
+        )
+        record = Event(
+            f"{event.event_id}#disposal",
+            DisposalObserved.TYPE,
+            1,
+            event.occurred_at,
+            event.force,
+            event.division,
+            payload,
+            at=event.at,
+        )
+        out.forwards.append(Forward(OFFENDERS, outcome.offender_ref or f"crime:{case.key}", record))
+
+    # -- cancellations ------------------------------------------------------------------------------
+
+    def cancellation(
+        self, case: CrimeCase, crime: Classification | None, event: Event, cancel: CrimeCancelled, out: Step
+    ) -> None:
+        params = self.cancel.params
+        rape = crime is not None and self.reference.policy(crime.hocr_code).rape
+        reasons = []
+        if cancel.cancellation_code == "C2" and not cancel.avi_recorded:
+            reasons.append("C2 (no crime) without additional verifiable information")
+        if cancel.authoriser_role not in params["allowed_roles"]:
+            reasons.append(f"authorised by the {cancel.authoriser_role.replace('_', ' ')}")
+        text = (cancel.reason or "").lower()
+        if any(phrase in text for phrase in params["invalid_reason_phrases"]):
+            reasons.append("the reason given is not a cancellation ground")
+        if rape and cancel.authoriser_role != params["rape_role"]:
+            reasons.append("a rape record cancelled without the force crime registrar")
+        if not reasons:
+            return
+        what = f", {self._describe(crime)}," if crime else ""
+        evidence = [event.event_id] + ([crime.recorded_event] if crime else [])
+        self._raise(
+            case,
+            self.cancel,
+            params["severity_rape"] if rape else self.cancel.severity,
+            event,
+            crime.offence_group if crime else None,
+            evidence,
+            f"Crime {case.key}{what} was cancelled ({cancel.cancellation_code}) at {format_time(event.at)}: "
+            + "; ".join(reasons)
+            + ".",
+            out,
+        )
+
+    # -- reclassifications ----------------------------------------------------------------------------
+
+    def reclassification(
+        self, case: CrimeCase, crime: Classification | None, event: Event, change: CrimeReclassified, out: Step
+    ) -> None:
+        before = self.reference.offence_codes.get(change.from_code)
+        after = self.reference.offence_codes.get(change.to_code)
+        if before is None or after is None or after.seriousness >= before.seriousness:
+            return
+        reasons = []
+        if not (change.reason or "").strip():
+            reasons.append("no reason recorded")
+        if change.role not in self.reclass.params["allowed_roles"]:
+            reasons.append(f"made by the {change.role.replace('_', ' ')}")
+        if not reasons:
+            return
+        serious = before.mode_of_trial == "indictable_only" or before.offence_group == "sexual_offences"
+        severity = self.reclass.params["severity_serious"] if serious else self.reclass.severity
+        evidence = [event.event_id] + ([crime.recorded_event] if crime else [])
+        self._raise(
+            case,
+            self.reclass,
+            severity,
+            event,
+            before.offence_group,
+            evidence,
+            f"Crime {case.key} was reclassified down from {change.from_code} ({before.offence.lower()}) to "
+            f"{change.to_code} ({after.offence.lower()}): " + "; ".join(reasons) + ".",
+            out,
+        )

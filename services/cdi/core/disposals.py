@@ -1,0 +1,182 @@
+"""Outcome rules that need the offender's history (docs/rules.md): REPEAT_CAUTION_2Y,
+PND_ELIGIBILITY, CANNABIS_ESCALATION, CR_INELIGIBLE. Each finding lists every reason that
+applies and the history entries behind them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdi.core import findings
+from cdi.core.events import DisposalObserved, Event, Subject
+from cdi.core.reference import ReferenceData
+from cdi.core.rules import CANNABIS_ESCALATION, CR_INELIGIBLE, PND_ELIGIBILITY, REPEAT_CAUTION, RulesConfig
+from cdi.core.stage import Step
+from cdi.core.times import epoch_day
+
+CAUTION_OR_CONVICTION = frozenset({"conviction", "adult_caution", "youth_caution", "conditional_caution"})
+OUT_OF_COURT = frozenset(
+    {
+        "adult_caution",
+        "youth_caution",
+        "conditional_caution",
+        "penalty_notice",
+        "cannabis_warning",
+        "community_resolution",
+    }
+)
+PND_OR_CAUTION = frozenset({"penalty_notice", "adult_caution", "youth_caution", "conditional_caution"})
+
+ADULT_CAUTION, PND, CANNABIS_WARNING, COMMUNITY_RESOLUTION = 3, 6, 7, 8
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryItem:
+    day: int  # days since the epoch
+    disposal: str
+    offence_group: str
+    hocr_code: str | None
+    event_id: str  # the snapshot or outcome it came from
+
+
+class DisposalRules:
+    def __init__(self, config: RulesConfig, reference: ReferenceData) -> None:
+        self.config = config
+        self.reference = reference
+        self.repeat = config.rule(REPEAT_CAUTION)
+        self.pnd = config.rule(PND_ELIGIBILITY)
+        self.cannabis = config.rule(CANNABIS_ESCALATION)
+        self.cr = config.rule(CR_INELIGIBLE)
+
+    def judge(self, event: Event, d: DisposalObserved, history: list[HistoryItem], out: Step) -> None:
+        offence_day = epoch_day(d.offence_date)
+
+        def within(window: int, kinds: frozenset[str] | None = None, group: str | None = None) -> list[HistoryItem]:
+            return [
+                h
+                for h in history
+                if 0 <= offence_day - h.day <= window
+                and (kinds is None or h.disposal in kinds)
+                and (group is None or h.offence_group == group)
+            ]
+
+        policy = self.reference.policy(d.hocr_code)
+        under_18 = d.offender_age is not None and d.offender_age < 18
+        if d.outcome_type == ADULT_CAUTION and not d.exceptional_circumstances and self.repeat.enabled:
+            priors = within(int(self.repeat.params["window_days"]), CAUTION_OR_CONVICTION, d.offence_group)
+            if priors:
+                out.findings.append(
+                    self._finding(
+                        self.repeat,
+                        self.repeat.severity,
+                        event,
+                        d,
+                        priors,
+                        [
+                            f"a {self._kinds(priors)} for a similar offence ({d.offence_group.replace('_', ' ')}) "
+                            f"within {self.repeat.params['window_days']} days before the offence"
+                        ],
+                    )
+                )
+        if d.outcome_type == PND and self.pnd.enabled:
+            self._pnd(event, d, policy, under_18, within, out)
+        cannabis_disposal = d.outcome_type == CANNABIS_WARNING or (d.outcome_type == PND and policy.cannabis)
+        if cannabis_disposal and self.cannabis.enabled:
+            window = int(self.cannabis.params["window_days"])
+            reasons, priors = [], []
+            if d.outcome_type == CANNABIS_WARNING and (found := within(window, frozenset({"cannabis_warning"}))):
+                reasons.append("a second cannabis warning: a penalty notice was due")
+                priors += found
+            if d.outcome_type == PND and (found := within(window, frozenset({"penalty_notice"}), "drug_offences")):
+                reasons.append("a penalty notice after an earlier cannabis penalty notice: an arrest was due")
+                priors += found
+            if under_18:
+                reasons.append(f"the offender was {d.offender_age}: no cannabis warning or notice under 18")
+            if reasons:
+                severity = self.cannabis.params["severity_under_18"] if under_18 else self.cannabis.severity
+                out.findings.append(self._finding(self.cannabis, severity, event, d, priors, reasons))
+        if d.outcome_type == COMMUNITY_RESOLUTION and self.cr.enabled:
+            offence = self.reference.offence_codes.get(d.hocr_code)
+            reasons, priors, serious = [], [], False
+            if d.domestic_abuse and d.intimate_partner:
+                reasons.append("domestic abuse against an intimate partner")
+                serious = True
+            if offence is not None and offence.mode_of_trial == "indictable_only":
+                reasons.append("an indictable-only offence")
+                serious = True
+            if policy.high_harm:
+                reasons.append("a high-harm offence")
+                serious = True
+            found = within(int(self.cr.params["window_days"]), OUT_OF_COURT)
+            if len(found) >= int(self.cr.params["prior_min"]):
+                reasons.append(
+                    f"{len(found)} earlier out-of-court disposal{'s' if len(found) > 1 else ''} "
+                    f"within {self.cr.params['window_days']} days"
+                )
+                priors += found
+            if d.victim_views_recorded is False:
+                reasons.append("no record of the victim's views")
+            if reasons:
+                out.findings.append(
+                    self._finding(
+                        self.cr,
+                        self.cr.params["severity_serious"] if serious else self.cr.severity,
+                        event,
+                        d,
+                        priors,
+                        reasons,
+                    )
+                )
+
+    def _pnd(self, event, d, policy, under_18, within, out) -> None:  # type: ignore[no-untyped-def]
+        params = self.pnd.params
+        reasons, priors, serious = [], [], False
+        if not policy.pnd_eligible:
+            reasons.append(f"{d.hocr_code} is not an offence for a penalty notice")
+        limit = policy.pnd_value_limit
+        if limit is not None and d.penalty_value is not None and d.penalty_value > limit:
+            reasons.append(f"value GBP {d.penalty_value:g} is over the GBP {limit:g} limit")
+        if under_18:
+            reasons.append(f"the offender was {d.offender_age}: penalty notices are for adults")
+            serious = True
+        if d.offender_ref:
+            if policy.cannabis and not within(int(params["cannabis_window_days"]), frozenset({"cannabis_warning"})):
+                reasons.append("a cannabis penalty notice with no earlier cannabis warning")
+            found = within(int(params["window_days"]), PND_OR_CAUTION, d.offence_group)
+            if found:
+                reasons.append(f"a {self._kinds(found)} for a similar offence within {params['window_days']} days")
+                priors += found
+            recent = within(int(params["significant_history_days"]))
+            if len(recent) >= int(params["significant_history_min"]):
+                reasons.append(
+                    f"{len(recent)} disposals within {params['significant_history_days']} days "
+                    f"(a significant offending history)"
+                )
+                priors += recent
+                serious = True
+        if reasons:
+            out.findings.append(
+                self._finding(
+                    self.pnd, params["severity_serious"] if serious else self.pnd.severity, event, d, priors, reasons
+                )
+            )
+
+    @staticmethod
+    def _kinds(items: list[HistoryItem]) -> str:
+        return " or ".join(sorted({h.disposal.replace("_", " ") for h in items}))
+
+    def _finding(self, rule, severity, event, d, priors, reasons) -> Event:  # type: ignore[no-untyped-def]
+        what = self.reference.offence_codes.get(d.hocr_code)
+        offence = f"{d.hocr_code} ({what.offence.lower()})" if what else d.hocr_code
+        outcome = self.reference.outcome_types.get(d.outcome_type)
+        name = outcome.name.lower() if outcome else f"outcome {d.outcome_type}"
+        evidence = [d.outcome_event, d.crime_event, *sorted({h.event_id for h in priors})]
+        return findings.raised(
+            rule.name,
+            severity,
+            Subject("crime", d.crime_id),
+            findings.FindingContext(event.force, event.division, event.at, d.offence_group, self.config.version),
+            evidence,
+            f"{name.capitalize()} for crime {d.crime_id}, {offence}: " + "; ".join(reasons) + ".",
+            rule.guidance,
+        )

@@ -1,0 +1,193 @@
+"""A stage: one keyed table of cases, its event-time clock and agenda, and the logic that applies
+events to cases and acts when due times pass.
+
+Three stages make up the monitor (see ``pipeline``): incidents (keyed by incident), crimes
+(keyed by crime) and offenders (keyed by offender). Each runs per partition in the stream
+processor, and once offline. ``process`` is the only way events enter; every call returns a
+``Step`` with the findings, observations and forwarded records it produced.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import MutableMapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from cdi.core.agenda import Agenda
+from cdi.core.clock import EventClock
+from cdi.core.events import Event, HistoryEnded
+from cdi.core.observations import Observation
+
+OFFLINE_ORIGIN = "history"
+
+ACCEPTED = None
+LATE = "late"
+DUPLICATE = "duplicate"
+
+PURGE = 99  # agenda kind shared by every stage: the end of a case's retention
+
+
+@dataclass(frozen=True, slots=True)
+class Forward:
+    """A record for another stage: ``stage`` names it, ``key`` partitions it there."""
+
+    stage: str
+    key: str
+    event: Event
+
+
+@dataclass(slots=True)
+class Step:
+    findings: list[Event] = field(default_factory=list)
+    observations: list[Observation] = field(default_factory=list)
+    forwards: list[Forward] = field(default_factory=list)
+    rejected: str | None = ACCEPTED  # LATE or DUPLICATE when the event was not applied
+
+
+class Case(Protocol):
+    key: str
+    division: str
+    first_at: int
+    seen: set[str]
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+class CaseLogic(Protocol):
+    def key(self, event: Event) -> str | None: ...
+    def new_case(self, key: str, event: Event) -> Any: ...
+    def load(self, data: dict[str, Any]) -> Any: ...
+    def apply(self, case: Any, event: Event, out: Step) -> None: ...
+    def due(self, case: Any) -> tuple[tuple[int, int], ...]: ...
+    def fire(self, case: Any, at: int, kind: int, out: Step) -> None: ...
+    def is_open(self, case: Any) -> bool: ...
+    def expires_at(self, case: Any) -> int: ...
+
+
+@dataclass(slots=True)
+class PartitionState:
+    cases: MutableMapping[str, Any]
+    clock: EventClock
+    agenda: Agenda = field(default_factory=Agenda)
+    awaiting: Counter[str] = field(default_factory=Counter)  # open cases by division
+
+
+class Stage:
+    def __init__(self, logic: CaseLogic, lateness_ms: int) -> None:
+        self.logic = logic
+        self.lateness_ms = lateness_ms
+
+    def new_state(
+        self, origins: tuple[str, ...] = (OFFLINE_ORIGIN,), cases: MutableMapping[str, Any] | None = None
+    ) -> PartitionState:
+        state = PartitionState(cases={} if cases is None else cases, clock=EventClock(self.lateness_ms, origins))
+        if state.cases:
+            self.rebuild(state)
+        return state
+
+    def rebuild(self, state: PartitionState) -> None:
+        """Derive the agenda and open-case counts from the case records (after recovery)."""
+        state.agenda = Agenda()
+        state.awaiting = Counter()
+        for key, case in state.cases.items():
+            self._schedule(state, key, case, (), expiry=True)
+            if self.logic.is_open(case):
+                state.awaiting[case.division] += 1
+
+    # -- input -------------------------------------------------------------------------------
+
+    def process(self, state: PartitionState, event: Event, origin: str = OFFLINE_ORIGIN) -> Step:
+        if isinstance(event.payload, HistoryEnded):
+            return self.end(state, origin, event.at)
+        clock = state.clock
+        if clock.is_late(event.at):
+            return Step(rejected=LATE)
+        key = self.logic.key(event)
+        if key is None:  # nothing this stage keeps
+            clock.observe(origin, event.at)
+            return self._advance(state, Step())
+        case = state.cases.get(key)
+        if case is not None and event.at > self.logic.expires_at(case):
+            # Beyond the old case's retention: a fresh case, whether or not the old one was purged yet.
+            self._uncount(state, case)
+            case = None
+        if case is not None and event.event_id in case.seen:
+            return Step(rejected=DUPLICATE)
+        clock.observe(origin, event.at)
+        new = case is None
+        if case is None:
+            case = self.logic.new_case(key, event)
+        step = Step()
+        was_open = not new and self.logic.is_open(case)
+        old_division = case.division
+        old_due = () if new else self.logic.due(case)
+        old_expiry = None if new else self.logic.expires_at(case)
+        case.seen.add(event.event_id)
+        self.logic.apply(case, event, step)
+        state.cases[key] = case
+        if was_open:
+            state.awaiting[old_division] -= 1
+        if self.logic.is_open(case):
+            state.awaiting[case.division] += 1
+        self._schedule(state, key, case, old_due, expiry=self.logic.expires_at(case) != old_expiry)
+        return self._advance(state, step)
+
+    def progress(self, state: PartitionState, origin: str, low: int) -> Step:
+        """An origin reports it will send nothing before ``low``."""
+        state.clock.progress(origin, low)
+        return self._advance(state, Step())
+
+    def end(self, state: PartitionState, origin: str, through: int) -> Step:
+        """A bounded history on ``origin`` ended at ``through``: close every deadline up to it."""
+        state.clock.end(origin, through)
+        return self._advance(state, Step())
+
+    def follow_wall_clock(self, state: PartitionState, now_ms: int) -> Step:
+        """Live mode: a quiet input must not freeze deadlines."""
+        state.clock.follow_wall_clock(now_ms)
+        return self._advance(state, Step())
+
+    # -- deadlines ---------------------------------------------------------------------------
+
+    def _schedule(
+        self, state: PartitionState, key: str, case: Any, old: tuple[tuple[int, int], ...], *, expiry: bool
+    ) -> None:
+        """Add the case's due times not already on the agenda; ``expiry`` also adds its expiry."""
+        for at, kind in self.logic.due(case):
+            if (at, kind) not in old:
+                state.agenda.add(at, kind, key)
+        if expiry:
+            state.agenda.add(self.logic.expires_at(case), PURGE, key)
+
+    def _uncount(self, state: PartitionState, case: Any) -> None:
+        if self.logic.is_open(case):
+            state.awaiting[case.division] -= 1
+
+    def _advance(self, state: PartitionState, step: Step) -> Step:
+        watermark = state.clock.watermark
+        cases = state.cases
+        for at, kind, key in state.agenda.pop_due(watermark):
+            case = cases.get(key)
+            if case is None:
+                continue
+            if kind == PURGE:
+                if at == self.logic.expires_at(case):
+                    self._uncount(state, case)
+                    del cases[key]
+                continue
+            before = self.logic.due(case)
+            if (at, kind) not in before:
+                continue  # stale entry: the case changed since it was scheduled
+            was_open = self.logic.is_open(case)
+            self.logic.fire(case, at, kind, step)
+            cases[key] = case
+            now_open = self.logic.is_open(case)
+            if was_open != now_open:
+                state.awaiting[case.division] += 1 if now_open else -1
+            self._schedule(state, key, case, tuple(d for d in before if d != (at, kind)), expiry=False)
+        return step
+
+    @staticmethod
+    def open_cases(state: PartitionState) -> dict[str, int]:
+        return {division: n for division, n in state.awaiting.items() if n}

@@ -1,0 +1,366 @@
+"""Outcome, cancellation and reclassification rules (docs/rules.md): each fires, does not fire,
+its boundaries, and either arrival order of the decision and what it depends on."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.core.scenario import Scenario, at, of_rule, run
+
+P = "PR-0000aaaa"
+
+
+def crime(s: Scenario, code: str, group: str, crime_id: str = "C1", hours: float = 1.0) -> dict:
+    return s.crime(crime_id, None, hours, code, group)
+
+
+def found(s: Scenario, rule: str, order: list[int] | None = None) -> list:
+    records = s.records if order is None else [s.records[i] for i in order]
+    return of_rule(run(records)[0], rule)
+
+
+# -- CAUTION_INDICTABLE_ONLY ------------------------------------------------------------------------
+
+
+def test_caution_for_robbery_without_dpp_consent_is_found():
+    s = Scenario()
+    crime(s, "34B", "robbery")
+    s.outcome("C1", 30, 3, exceptional=True, dpp=False)
+    [finding] = found(s, "CAUTION_INDICTABLE_ONLY")
+    assert finding.payload.severity == "critical"
+    assert finding.payload.subject.id == "C1" and finding.occurred_at == at(30)
+    assert "without DPP consent recorded" in finding.payload.explanation
+    assert finding.payload.evidence == ("ev-0002", "ev-0001")
+
+
+def test_caution_for_indictable_only_with_consent_and_exceptional_circumstances_is_allowed():
+    s = Scenario()
+    crime(s, "34B", "robbery")
+    s.outcome("C1", 30, 3, exceptional=True, dpp=True)
+    assert found(s, "CAUTION_INDICTABLE_ONLY") == []
+
+
+def test_caution_for_either_way_or_a_charge_is_not_this_rule():
+    s = Scenario()
+    crime(s, "8N", "violence_against_the_person")
+    s.outcome("C1", 30, 3)
+    crime(s, "34B", "robbery", "C2")
+    s.outcome("C2", 30, 1)
+    assert found(s, "CAUTION_INDICTABLE_ONLY") == []
+
+
+def test_classification_is_taken_as_of_the_outcome_time():
+    s = Scenario()
+    crime(s, "34B", "robbery")
+    s.reclassified("C1", 10, "34B", "49", reason="property found: theft", role="force_crime_registrar")
+    s.outcome("C1", 30, 3)
+    assert found(s, "CAUTION_INDICTABLE_ONLY") == []
+    s2 = Scenario()
+    crime(s2, "49", "theft")
+    s2.outcome("C1", 30, 3)
+    s2.reclassified("C1", 40, "49", "34B", reason="force used", role="force_crime_registrar")
+    assert found(s2, "CAUTION_INDICTABLE_ONLY") == []
+
+
+def test_outcome_arriving_before_its_crime_record_within_lateness_is_matched():
+    s = Scenario()
+    s.crime("C0", None, 0, "49", "theft")
+    crime(s, "34B", "robbery", hours=1.0)
+    s.outcome("C1", 1.05, 3)
+    assert len(found(s, "CAUTION_INDICTABLE_ONLY", [0, 2, 1])) == 1
+
+
+# -- CAUTION_SPECIFIED_EITHER_WAY ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("exceptional", "rank", "fires"),
+    [
+        (False, "inspector", True),
+        (True, "sergeant", True),
+        (True, "inspector", False),
+        (True, "superintendent", False),
+    ],
+)
+def test_caution_for_a_specified_either_way_offence(exceptional, rank, fires):
+    s = Scenario()
+    crime(s, "10D", "possession_of_weapons")
+    s.outcome("C1", 30, 3, exceptional=exceptional, rank=rank)
+    assert len(found(s, "CAUTION_SPECIFIED_EITHER_WAY")) == int(fires)
+
+
+# -- REPEAT_CAUTION_2Y -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("prior_date", "fires"), [("2024-03-02", True), ("2024-03-01", False)])
+def test_repeat_caution_window_is_exactly_730_days(prior_date, fires):
+    s = Scenario()
+    crime(s, "105A", "violence_against_the_person")  # offence date 2026-03-02
+    s.history(P, 20, [("adult_caution", "violence_against_the_person", prior_date)])
+    s.outcome("C1", 30, 3)
+    assert len(found(s, "REPEAT_CAUTION_2Y")) == int(fires)
+
+
+def test_repeat_caution_needs_a_similar_offence_and_no_exceptional_circumstances():
+    s = Scenario()
+    crime(s, "105A", "violence_against_the_person")
+    s.history(P, 20, [("conviction", "theft", "2025-06-01")])
+    s.outcome("C1", 30, 3)
+    assert found(s, "REPEAT_CAUTION_2Y") == []
+    s2 = Scenario()
+    crime(s2, "105A", "violence_against_the_person")
+    s2.history(P, 20, [("conviction", "violence_against_the_person", "2025-06-01")])
+    s2.outcome("C1", 30, 3, exceptional=True)
+    assert found(s2, "REPEAT_CAUTION_2Y") == []
+
+
+def test_repeat_caution_from_a_caution_the_monitor_saw_itself():
+    s = Scenario()
+    crime(s, "105A", "violence_against_the_person", "C1", 1)
+    s.outcome("C1", 10, 3)
+    crime(s, "8N", "violence_against_the_person", "C2", 20)
+    s.outcome("C2", 40, 3)
+    [finding] = found(s, "REPEAT_CAUTION_2Y")
+    assert finding.payload.subject.id == "C2"
+    assert "ev-0002" in finding.payload.evidence  # the earlier caution
+
+
+def test_snapshot_arriving_after_the_outcome_within_lateness_still_counts():
+    s = Scenario()
+    crime(s, "105A", "violence_against_the_person")
+    s.outcome("C1", 30, 3)
+    s.history(P, 29.9, [("adult_caution", "violence_against_the_person", "2025-01-01")])
+    assert len(found(s, "REPEAT_CAUTION_2Y")) == 1
+
+
+def test_a_snapshot_taken_after_the_outcome_does_not_count():
+    s = Scenario()
+    crime(s, "105A", "violence_against_the_person")
+    s.outcome("C1", 30, 3)
+    s.history(P, 31, [("adult_caution", "violence_against_the_person", "2025-01-01")])
+    assert found(s, "REPEAT_CAUTION_2Y") == []
+
+
+# -- PND_ELIGIBILITY -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("value", "fires"), [(100.0, False), (100.01, True), (None, False)])
+def test_penalty_notice_value_limit(value, fires):
+    s = Scenario()
+    crime(s, "46", "theft")
+    s.outcome("C1", 30, 6, value=value)
+    result = found(s, "PND_ELIGIBILITY")
+    assert len(result) == int(fires)
+    if fires:
+        assert "over the GBP 100 limit" in result[0].payload.explanation
+
+
+@pytest.mark.parametrize(("age", "fires"), [(17, True), (18, False)])
+def test_penalty_notice_age(age, fires):
+    s = Scenario()
+    crime(s, "9A", "public_order_offences")
+    s.outcome("C1", 30, 6, age=age)
+    result = found(s, "PND_ELIGIBILITY")
+    assert len(result) == int(fires)
+    if fires:
+        assert result[0].payload.severity == "high"
+
+
+def test_penalty_notice_for_an_ineligible_offence():
+    s = Scenario()
+    crime(s, "8N", "violence_against_the_person")
+    s.outcome("C1", 30, 6)
+    [finding] = found(s, "PND_ELIGIBILITY")
+    assert "8N is not an offence for a penalty notice" in finding.payload.explanation
+
+
+def test_penalty_notice_for_someone_with_a_significant_history():
+    s = Scenario()
+    crime(s, "58C", "criminal_damage_and_arson")
+    s.history(
+        P,
+        20,
+        [
+            ("conviction", "theft", "2025-01-01"),
+            ("conviction", "drug_offences", "2025-05-01"),
+            ("community_resolution", "public_order_offences", "2025-09-01"),
+        ],
+    )
+    s.outcome("C1", 30, 6, value=120.0)
+    [finding] = found(s, "PND_ELIGIBILITY")
+    assert "3 disposals within 730 days" in finding.payload.explanation
+    assert finding.payload.severity == "high"
+
+
+def test_cannabis_penalty_notice_needs_an_earlier_warning():
+    s = Scenario()
+    crime(s, "92E", "drug_offences")
+    s.outcome("C1", 30, 6)
+    assert "no earlier cannabis warning" in found(s, "PND_ELIGIBILITY")[0].payload.explanation
+    s2 = Scenario()
+    crime(s2, "92E", "drug_offences")
+    s2.history(P, 20, [("cannabis_warning", "drug_offences", "2025-09-01")])
+    s2.outcome("C1", 30, 6)
+    assert found(s2, "PND_ELIGIBILITY") == []
+
+
+def test_penalty_notice_without_offender_reference_checks_only_the_offence():
+    s = Scenario()
+    crime(s, "46", "theft")
+    s.outcome("C1", 30, 6, offender=None, value=50.0)
+    assert found(s, "PND_ELIGIBILITY") == []
+
+
+# -- CANNABIS_ESCALATION -------------------------------------------------------------------------------
+
+
+def test_second_cannabis_warning_is_found():
+    s = Scenario()
+    crime(s, "92E", "drug_offences")
+    s.history(P, 20, [("cannabis_warning", "drug_offences", "2025-06-01")])
+    s.outcome("C1", 30, 7)
+    [finding] = found(s, "CANNABIS_ESCALATION")
+    assert "second cannabis warning" in finding.payload.explanation
+
+
+def test_cannabis_warning_a_year_and_a_day_later_is_a_first_warning():
+    s = Scenario()
+    crime(s, "92E", "drug_offences")
+    s.history(P, 20, [("cannabis_warning", "drug_offences", "2025-03-01")])  # 366 days before
+    s.outcome("C1", 30, 7)
+    assert found(s, "CANNABIS_ESCALATION") == []
+
+
+def test_cannabis_penalty_notice_after_a_penalty_notice_and_to_a_17_year_old():
+    s = Scenario()
+    crime(s, "92E", "drug_offences")
+    s.history(P, 20, [("penalty_notice", "drug_offences", "2025-10-01")])
+    s.outcome("C1", 30, 6, age=17)
+    [finding] = found(s, "CANNABIS_ESCALATION")
+    assert "an arrest was due" in finding.payload.explanation and "under 18" in finding.payload.explanation
+    assert finding.payload.severity == "high"
+    assert len(found(s, "PND_ELIGIBILITY")) == 1  # the same notice breaks the penalty-notice rule too
+
+
+# -- CR_INELIGIBLE -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "group", "kw", "reason"),
+    [
+        ("105A", "violence_against_the_person", {"domestic": True, "intimate": True}, "intimate partner"),
+        ("34B", "robbery", {}, "indictable-only"),
+        ("28E", "burglary", {}, "high-harm"),
+        ("49", "theft", {"victim_views": False}, "victim's views"),
+    ],
+)
+def test_community_resolution_that_guidance_rules_out(code, group, kw, reason):
+    s = Scenario()
+    crime(s, code, group)
+    s.outcome("C1", 30, 8, **kw)
+    [finding] = found(s, "CR_INELIGIBLE")
+    assert reason in finding.payload.explanation
+
+
+def test_community_resolution_for_a_first_low_level_offence_is_fine():
+    s = Scenario()
+    crime(s, "49", "theft")
+    s.outcome("C1", 30, 8, domestic=True, intimate=False)
+    assert found(s, "CR_INELIGIBLE") == []
+
+
+def test_community_resolution_after_an_earlier_out_of_court_disposal():
+    s = Scenario()
+    crime(s, "49", "theft")
+    s.history(P, 20, [("penalty_notice", "public_order_offences", "2025-01-01")])
+    s.outcome("C1", 30, 8)
+    assert "1 earlier out-of-court disposal" in found(s, "CR_INELIGIBLE")[0].payload.explanation
+
+
+# -- FAST_UNSUCCESSFUL_OUTCOME -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("days", "fires"), [(13.99, True), (14.0, False)])
+def test_rape_closed_unsuccessfully_within_14_days(days, fires):
+    s = Scenario()
+    crime(s, "19C", "sexual_offences", hours=1)
+    s.outcome("C1", 1 + days * 24, 16, offender=None)
+    assert len(found(s, "FAST_UNSUCCESSFUL_OUTCOME")) == int(fires)
+
+
+def test_fast_closure_of_a_theft_or_with_a_charge_is_not_flagged():
+    s = Scenario()
+    crime(s, "49", "theft")
+    s.outcome("C1", 30, 18)
+    crime(s, "5D", "violence_against_the_person", "C2")
+    s.outcome("C2", 30, 1)
+    assert found(s, "FAST_UNSUCCESSFUL_OUTCOME") == []
+
+
+# -- CANCEL_WITHOUT_AVI --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kw", "reason"),
+    [
+        ({"code": "C2", "avi": False}, "without additional verifiable information"),
+        ({"role": "investigator"}, "authorised by the investigator"),
+        ({"reason": "Victim withdrew support"}, "not a cancellation ground"),
+    ],
+)
+def test_cancellation_without_grounds(kw, reason):
+    s = Scenario()
+    crime(s, "8N", "violence_against_the_person")
+    s.cancelled("C1", 30, **kw)
+    [finding] = found(s, "CANCEL_WITHOUT_AVI")
+    assert reason in finding.payload.explanation and finding.payload.severity == "high"
+
+
+def test_proper_cancellation_and_rape_cancellation_by_the_ddm():
+    s = Scenario()
+    crime(s, "8N", "violence_against_the_person")
+    s.cancelled("C1", 30)
+    assert found(s, "CANCEL_WITHOUT_AVI") == []
+    s2 = Scenario()
+    crime(s2, "19C", "sexual_offences")
+    s2.cancelled("C1", 30)
+    [finding] = found(s2, "CANCEL_WITHOUT_AVI")
+    assert finding.payload.severity == "critical"
+    s3 = Scenario()
+    crime(s3, "19C", "sexual_offences")
+    s3.cancelled("C1", 30, role="force_crime_registrar")
+    assert found(s3, "CANCEL_WITHOUT_AVI") == []
+
+
+# -- RECLASS_DOWN_NO_REASON ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kw", "fires"),
+    [
+        ({"reason": None}, True),
+        ({"reason": "  "}, True),
+        ({"role": "investigator"}, True),
+        ({}, False),
+    ],
+)
+def test_downgrade_needs_a_reason_and_a_registrar(kw, fires):
+    s = Scenario()
+    crime(s, "8N", "violence_against_the_person")
+    s.reclassified("C1", 30, "8N", "105A", **kw)
+    assert len(found(s, "RECLASS_DOWN_NO_REASON")) == int(fires)
+
+
+def test_upgrade_without_reason_is_not_a_downgrade():
+    s = Scenario()
+    crime(s, "105A", "violence_against_the_person")
+    s.reclassified("C1", 30, "105A", "8N", reason=None, role="investigator")
+    assert found(s, "RECLASS_DOWN_NO_REASON") == []
+
+
+def test_downgrade_from_rape_is_high():
+    s = Scenario()
+    crime(s, "19C", "sexual_offences")
+    s.reclassified("C1", 30, "19C", "20A", reason=None)
+    [finding] = found(s, "RECLASS_DOWN_NO_REASON")
+    assert finding.payload.severity == "high" and finding.payload.offence_group == "sexual_offences"
