@@ -103,3 +103,72 @@ def test_duplicates_anywhere_within_the_bound_change_nothing():
     assert run_single(with_dupes) == run_single(events)
     assert len(run_single(events)) == 3
     assert CONTRACTS  # contracts loaded for the scenario builder
+
+
+outcome_case = st.fixed_dictionaries(
+    {
+        "code": st.sampled_from(
+            [
+                ("34B", "robbery"),
+                ("46", "theft"),
+                ("92E", "drug_offences"),
+                ("10D", "possession_of_weapons"),
+                ("19C", "sexual_offences"),
+                ("105A", "violence_against_the_person"),
+            ]
+        ),
+        "recorded": st.floats(0, 48),
+        "offender": st.sampled_from(["PR-0000aaaa", "PR-0000bbbb", None]),
+        "decision": st.one_of(
+            st.tuples(st.just("outcome"), st.floats(0, 400), st.sampled_from([3, 6, 7, 8, 16, 1]), st.integers(15, 40)),
+            st.tuples(st.just("cancel"), st.floats(0, 100), st.sampled_from(["C2", "C4"]), st.booleans()),
+            st.tuples(st.just("reclass"), st.floats(0, 100), st.sampled_from(["49", "8N", "105A"]), st.booleans()),
+        ),
+        "history": st.one_of(
+            st.none(),
+            st.tuples(st.floats(-5, 5), st.sampled_from(["adult_caution", "cannabis_warning", "penalty_notice"])),
+        ),
+    }
+)
+
+
+def build_outcomes(cases: list[dict]) -> Scenario:
+    s = Scenario()
+    for n, spec in enumerate(cases):
+        cid = f"C{n}"
+        code, group = spec["code"]
+        s.crime(cid, None, spec["recorded"], code, group, division=["NORTH", "SOUTH"][n % 2])
+        kind, delay, what, flag = spec["decision"]
+        when = spec["recorded"] + delay
+        if spec["history"] and spec["offender"]:
+            s.history(spec["offender"], when + spec["history"][0] / 60, [(spec["history"][1], group, "2025-12-01")])
+        if kind == "outcome":
+            s.outcome(cid, when, what, offender=spec["offender"], age=flag)
+        elif kind == "cancel":
+            s.cancelled(cid, when, what, avi=flag)
+        else:
+            s.reclassified(cid, when, code, what, reason=None if flag else "reviewed")
+    return s
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(incident, max_size=6),
+    st.lists(outcome_case, min_size=1, max_size=8),
+    st.integers(1, 3),
+    st.integers(1, 3),
+    st.randoms(use_true_random=False),
+)
+def test_the_stream_topology_gives_the_offline_findings_for_any_partitioning_and_timing(
+    incidents, outcomes, inputs, stages, rnd
+):
+    from tests.core.partitioned import run_partitioned
+
+    records = build(incidents).records + build_outcomes(outcomes).records
+    for n, record in enumerate(records):
+        record["event_id"] = f"ev-{n:04d}"
+    events = sorted((CONTRACTS.parse(r) for r in records), key=lambda e: (e.at, e.event_id))
+    bound = CONFIG.allowed_lateness_ms - 1
+    shuffled = sorted(events, key=lambda e: e.at + rnd.randint(0, bound))
+    offline = run_single(shuffled)
+    assert run_partitioned(MONITOR, shuffled, inputs, stages, random.Random(rnd.random())) == offline
