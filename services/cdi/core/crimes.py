@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from cdi.core import pending
 from cdi.core.decisions import DecisionRules
 from cdi.core.events import CrimeCancelled, CrimeReclassified, CrimeRecorded, Event, OutcomeAssigned
 from cdi.core.observations import (
@@ -44,7 +45,7 @@ class CrimeCase:
     first_at: int
     recorded: list[Any] | None = None  # [at, event_id, hocr_code, offence_group] of the earliest record
     reclassified: list[list[Any]] = field(default_factory=list)  # sorted [at, event_id, to_code, to_group]
-    pending: list[list[Any]] = field(default_factory=list)  # sorted [at, event_id, wire event] to judge
+    pending: pending.Pending = field(default_factory=list)  # decisions awaiting the watermark
     seen: set[str] = field(default_factory=set)
     raised: set[str] = field(default_factory=set)  # rules already raised for this crime
 
@@ -106,7 +107,7 @@ class CrimeLogic:
         return False
 
     def due(self, case: CrimeCase) -> tuple[tuple[int, int], ...]:
-        return tuple(sorted({(item[0], DECIDE) for item in case.pending}))
+        return pending.due(case.pending, DECIDE)
 
     def apply(self, case: CrimeCase, event: Event, out: Step) -> None:
         payload = event.payload
@@ -122,15 +123,13 @@ class CrimeLogic:
             offence = self.reference.offence_codes.get(payload.to_code)
             case.reclassified.append([event.at, event.event_id, payload.to_code, offence and offence.offence_group])
             case.reclassified.sort(key=lambda r: (r[0], r[1]))
-        case.pending.append([event.at, event.event_id, event.to_dict()])
-        case.pending.sort(key=lambda p: (p[0], p[1]))
+        pending.hold(case.pending, event)
 
     def fire(self, case: CrimeCase, at: int, kind: int, out: Step) -> None:
         """Judge every decision taken at ``at``, in event-id order."""
-        now = [p for p in case.pending if p[0] == at]
-        case.pending = [p for p in case.pending if p[0] != at]
-        for _, _, wire in now:
-            self._judge(case, Event.from_dict(wire), out)
+        now, case.pending = pending.release(case.pending, at)
+        for event in now:
+            self._judge(case, event, out)
 
     # -- judging ----------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from cdi.core import pending
 from cdi.core.disposals import DisposalRules, HistoryItem
 from cdi.core.events import DisposalObserved, Event, OffenderHistory
 from cdi.core.reference import ReferenceData
@@ -30,7 +31,7 @@ class OffenderCase:
     last_at: int = 0
     snapshots: list[list[Any]] = field(default_factory=list)  # [at, event_id, [[disposal, group, hocr, day]]]
     observed: list[list[Any]] = field(default_factory=list)  # [at, outcome_event, disposal, group, hocr, day]
-    pending: list[list[Any]] = field(default_factory=list)  # sorted [at, event_id, wire disposal]
+    pending: pending.Pending = field(default_factory=list)  # disposals awaiting the watermark
     seen: set[str] = field(default_factory=set)
 
     def to_dict(self) -> dict[str, Any]:
@@ -99,7 +100,7 @@ class OffenderLogic:
         return False
 
     def due(self, case: OffenderCase) -> tuple[tuple[int, int], ...]:
-        return tuple(sorted({(item[0], DECIDE) for item in case.pending}))
+        return pending.due(case.pending, DECIDE)
 
     def apply(self, case: OffenderCase, event: Event, out: Step) -> None:
         case.last_at = max(case.last_at, event.at)
@@ -109,19 +110,15 @@ class OffenderLogic:
             case.snapshots.append([event.at, event.event_id, listed])
             case.snapshots.sort(key=lambda s: (s[0], s[1]))
             return
-        case.pending.append([event.at, event.event_id, event.to_dict()])
-        case.pending.sort(key=lambda p: (p[0], p[1]))
+        pending.hold(case.pending, event)
 
     def fire(self, case: OffenderCase, at: int, kind: int, out: Step) -> None:
-        now = [p for p in case.pending if p[0] == at]
-        case.pending = [p for p in case.pending if p[0] != at]
+        now, case.pending = pending.release(case.pending, at)
         history = case.history(at)
-        for _, _, wire in now:
-            event = Event.from_dict(wire)
+        for event in now:
             disposal: DisposalObserved = event.payload
             self.rules.judge(event, disposal, history if disposal.offender_ref else [], out)
-        for _, _, wire in now:  # recorded after judging, so same-time disposals never count each other
-            event = Event.from_dict(wire)
+        for event in now:  # recorded after judging, so same-time disposals never count each other
             disposal = event.payload
             if disposal.offender_ref:
                 case.observed.append(

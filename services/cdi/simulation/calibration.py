@@ -1,8 +1,11 @@
-"""Calibration of the synthetic force: offence mix, report-hour profile and division weights.
+"""Calibration of the synthetic force: offence mix, report-hour profile, division weights and
+offenders' criminal histories.
 
 The numbers live in ``calibration.toml`` next to this module. Those marked *derived* come from
-the Seattle PD 911 sample in ``shared/data`` via :func:`derive_from_seattle`, which a test reruns
-against the CSV; the ``[assumptions]`` table holds engineering defaults that no stored data gives.
+the Seattle PD 911 sample in ``shared/data`` via :func:`derive_from_seattle`, and the
+``[criminal_history]`` bands from the MoJ criminal-history data via
+:func:`~cdi.simulation.criminal_history.derive_from_moj`; tests rerun both against the CSVs. The
+``[assumptions]`` and ``[casework]`` tables hold engineering defaults that no stored data gives.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from cdi.simulation.codes import can_open, load_reference
+from cdi.simulation.criminal_history import CriminalHistory
 
 CALIBRATION_PATH = Path(__file__).with_name("calibration.toml")
 
@@ -111,9 +115,23 @@ class Assumptions:
     recategorised_share: float
     closed_as_crime_share: float
     direct_crime_share: float
-    one_crime_per_victim_share: float
     on_deadline_share: float
     just_late_share: float
+
+
+@dataclass(frozen=True)
+class Casework:
+    """What happens to recorded crimes after recording (see ``[casework]`` in calibration.toml)."""
+
+    cancelled_share: float
+    rape_cancelled_share: float
+    reclassified_share: float
+    second_reclassification_share: float
+    repeat_offender_share: float
+    same_day_share: float
+    not_identified_share: float
+    late_snapshot_share: float
+    boundary_share: float
 
 
 @dataclass(frozen=True)
@@ -123,6 +141,8 @@ class Calibration:
     report_hours: tuple[int, ...]
     divisions: dict[str, int]
     assumptions: Assumptions
+    criminal_history: CriminalHistory
+    casework: Casework
 
     def opening_weights(self) -> dict[str, float]:
         """Every opening code of the code table, weighted by derived count plus pseudo-count."""
@@ -141,6 +161,7 @@ def _check(calibration: Calibration) -> None:
         raise ValueError(f"calibration.toml names codes that cannot open an incident: {unknown}")
     if len(calibration.report_hours) != 24 or len(calibration.assumptions.weekday_factors) != 7:
         raise ValueError("calibration.toml needs 24 report_hours and 7 weekday_factors")
+    calibration.criminal_history.check({code.offence_group for code in load_reference().offence_codes.values()})
 
 
 @cache
@@ -156,6 +177,8 @@ def load_calibration(path: Path = CALIBRATION_PATH) -> Calibration:
         report_hours=tuple(derived["report_hours"]),
         divisions=dict(derived["divisions"]),
         assumptions=Assumptions(**assumptions),
+        criminal_history=CriminalHistory.from_toml(data["criminal_history"]),
+        casework=Casework(**data["casework"]),
     )
     _check(calibration)
     return calibration
