@@ -12,6 +12,8 @@ from rich.table import Table
 from cdi.settings import Settings, SettingsError
 
 console = Console(stderr=True)
+# Tables go to stdout; piped output (CI logs, files) gets room for the rule names.
+tables = Console() if Console().is_terminal else Console(width=120)
 
 
 def fail(message: str) -> None:
@@ -156,7 +158,7 @@ def backtest(
         rules.setdefault(f.payload.rule, [0, 0])[0 if f.type == "finding.raised" else 1] += 1
     for rule, (raised, resolved) in sorted(rules.items()):
         summary.add_row(rule, f"{raised:,}", f"{resolved:,}")
-    Console().print(summary)
+    tables.print(summary)
     rate = total / result.seconds if result.seconds else 0.0
     console.print(
         f"{result.lines:,} lines: {total:,} events applied, {result.duplicates:,} duplicates dropped, "
@@ -178,7 +180,7 @@ def backtest(
             table.add_row(
                 s.rule, str(s.expected), str(s.found), str(s.matched), f"{s.precision:.3f}", f"{s.recall:.3f}"
             )
-        Console().print(table)
+        tables.print(table)
         missing, unexpected = differences(expected, records)
         if missing or unexpected:
             for key in missing[:10]:
