@@ -10,11 +10,16 @@ need() { command -v "$1" >/dev/null 2>&1 || { echo "error: $1 is missing. $2" >&
 need java "Install Java 17 or newer (Debian: apt-get install -y openjdk-17-jre-headless)."
 need mvn "Install Maven (Debian: apt-get install -y maven); the tests fetch Kafka from Maven Central with it."
 
-# promtool and a real Prometheus server for the alerting tests.
-if ! command -v promtool >/dev/null 2>&1; then
-  echo "== installing prometheus (Debian package) =="
+# Debian packages the deploy tests use: prometheus (promtool and a real server),
+# prometheus-alertmanager (amtool), docker-compose (validates the compose file without a daemon).
+missing=()
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing Debian packages: ${missing[*]} =="
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq && apt-get install -y -qq prometheus >/dev/null
+  apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 if [ ! -x .venv/bin/python ]; then

@@ -191,6 +191,67 @@ def backtest(
 
 
 @main.command()
+def topics() -> None:
+    """Create the monitor's topics on CDI_KAFKA_BOOTSTRAP (where missing) and list them."""
+    from cdi.topics import Topics, ensure_topics
+
+    settings = settings_from_env()
+    if not settings.bootstrap:
+        fail("CDI_KAFKA_BOOTSTRAP is not set. Point it at the Kafka cluster (host:port).")
+    try:
+        counts = ensure_topics(settings)
+    except RuntimeError as exc:
+        fail(str(exc))
+    names = Topics(settings.topic_prefix)
+    for role, partitions in counts.items():
+        console.print(f"{names.name(role)}: {partitions} partitions")
+
+
+@main.command()
+@click.argument("history", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--speed",
+    default="max",
+    show_default=True,
+    help="Event-time seconds per wall second (1 = real time, 3600 = an hour a second), or max.",
+)
+def replay(history: Path, speed: str) -> None:
+    """Publish a history file into the input topics of CDI_KAFKA_BOOTSTRAP, ending it with a
+    history.ended marker so the workers close every deadline it covers."""
+    from cdi.history import read_lines
+    from cdi.publish import Published, publish
+    from cdi.topics import ensure_topics
+
+    settings = settings_from_env()
+    if not settings.bootstrap:
+        fail("CDI_KAFKA_BOOTSTRAP is not set. Point it at the Kafka cluster (host:port), or try `cdi demo`.")
+    try:
+        rate = None if speed == "max" else float(speed)
+    except ValueError:
+        fail(f"--speed {speed!r}: give a number of event-time seconds per wall second, or max")
+        raise
+    if rate is not None and rate <= 0:
+        fail("--speed must be positive")
+    ensure_topics(settings)
+    with console.status("replaying...") as status:
+
+        def progress(p: Published) -> None:
+            status.update(
+                f"replaying... {p.events:,} events ({p.events / max(p.seconds, 1e-9):,.0f}/s)"
+                if p.seconds
+                else f"replaying... {p.events:,} events"
+            )
+
+        result = publish(
+            settings, (raw for _, raw in read_lines(history)), speed=rate, source="replay", progress=progress
+        )
+    console.print(
+        f"published {result.events:,} events ({result.unroutable:,} unroutable, sent to be "
+        f"dead-lettered) in {result.seconds:.1f} s to {settings.topic_prefix}*"
+    )
+
+
+@main.command()
 def worker() -> None:
     """Run a stream processor (Faust worker) against CDI_KAFKA_BOOTSTRAP."""
     from cdi.stream.runner import run_worker

@@ -1,0 +1,79 @@
+"""The full-stack deploy, checked as far as this machine allows (no Docker engine): the compose
+file validates with docker-compose (which rejects unknown keys), every file it mounts exists, and
+the wheel the image installs carries the data files the monitor reads at run time."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = ROOT / "deploy" / "docker-compose.yml"
+
+
+def docker_compose() -> str:
+    found = shutil.which("docker-compose")
+    if found is None:
+        pytest.fail("docker-compose is missing: install the Debian package docker-compose (tests/run.sh does)")
+    return found
+
+
+def test_compose_file_is_valid():
+    result = subprocess.run([docker_compose(), "-f", str(COMPOSE), "config", "-q"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_compose_validation_rejects_an_unknown_key(tmp_path):
+    broken = yaml.safe_load(COMPOSE.read_text())
+    broken["services"]["monitor-1"]["restart_policy_typo"] = "always"
+    path = tmp_path / "docker-compose.yml"
+    path.write_text(yaml.safe_dump(broken))
+    result = subprocess.run([docker_compose(), "-f", str(path), "config", "-q"], capture_output=True, text=True)
+    assert result.returncode != 0 and "restart_policy_typo" in result.stderr
+
+
+def test_every_mounted_file_and_build_context_exists():
+    spec = yaml.safe_load(COMPOSE.read_text())
+    services = spec["services"]
+    assert {"kafka", "topics", "monitor-1", "monitor-2", "simulator", "prometheus", "alertmanager", "grafana"} <= set(
+        services
+    )
+    for name, service in services.items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("."):
+                assert (COMPOSE.parent / source).exists(), f"{name} mounts {source}, which does not exist"
+        build = service.get("build")
+        if build:
+            assert (COMPOSE.parent / build["context"] / build["dockerfile"]).is_file()
+    assert services["simulator"]["profiles"] == ["simulate"]
+    assert services["monitor-1"]["environment"]["CDI_CLOCK"] == "live"
+
+
+def test_prometheus_config_scrapes_both_workers_with_the_rule_files():
+    config = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
+    [job] = config["scrape_configs"]
+    assert job["job_name"] == "cdi-monitor"
+    assert job["static_configs"][0]["targets"] == ["monitor-1:6066", "monitor-2:6066"]
+    assert config["rule_files"] == ["/etc/prometheus/rules/*.yml"]
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.fail("promtool is missing: install the Debian package prometheus (tests/run.sh does)")
+
+
+def test_the_wheel_carries_schemas_reference_tables_and_rules(tmp_path):
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                    str(tmp_path), str(ROOT)], check=True)
+    [wheel] = tmp_path.glob("cdi_monitor-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for schema in (ROOT / "schemas").glob("*.json"):
+        assert f"cdi/schemas/{schema.name}" in names
+    for data in ("cdi/reference/manifest.toml", "cdi/reference/hocr_codes.csv", "cdi/reference/incident_codes.csv",
+                 "cdi/reference/offence_policies.csv", "cdi/reference/outcome_types.csv", "cdi/rules/default.toml"):
+        assert data in names
