@@ -247,7 +247,8 @@ def build_app(
                     continue
                 parsed = Event.from_dict(orjson.loads(event.value))  # validated by route
                 origin = headers[H_ORIGIN].decode()
-                counted = ROUTES.get(parsed.type, (name,))[0] == name  # count each event in one stage only
+                # Count each input event in one stage only, and internal records (disposals) not at all.
+                counted = ROUTES.get(parsed.type, ())[:1] == (name,)
                 try:
                     step = stage.process(state, parsed, origin)
                 except Exception as exc:  # a defect, not bad input: keep the record and go on
