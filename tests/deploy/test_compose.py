@@ -68,12 +68,31 @@ def test_prometheus_config_scrapes_both_workers_with_the_rule_files():
 
 
 def test_the_wheel_carries_schemas_reference_tables_and_rules(tmp_path):
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                    str(tmp_path), str(ROOT)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+    )
     [wheel] = tmp_path.glob("cdi_monitor-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     for schema in (ROOT / "schemas").glob("*.json"):
         assert f"cdi/schemas/{schema.name}" in names
-    for data in ("cdi/reference/manifest.toml", "cdi/reference/hocr_codes.csv", "cdi/reference/incident_codes.csv",
-                 "cdi/reference/offence_policies.csv", "cdi/reference/outcome_types.csv", "cdi/rules/default.toml"):
+    for data in (
+        "cdi/reference/manifest.toml",
+        "cdi/reference/hocr_codes.csv",
+        "cdi/reference/incident_codes.csv",
+        "cdi/reference/offence_policies.csv",
+        "cdi/reference/outcome_types.csv",
+        "cdi/rules/default.toml",
+    ):
         assert data in names

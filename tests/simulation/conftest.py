@@ -25,3 +25,9 @@ def distinct_events(default_sim: Simulation) -> list[dict[str, Any]]:
             seen.add(event["event_id"])
             out.append(event)
     return out
+
+
+@pytest.fixture(scope="session")
+def month_sim() -> Simulation:
+    """`cdi simulate --days 30 --seed 1`."""
+    return simulate(SimulationOptions(days=30, seed=1))

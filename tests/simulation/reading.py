@@ -14,13 +14,19 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = REPO_ROOT / "services" / "cdi" / "reference"
 
 
-def table(name: str) -> dict[str, dict[str, str]]:
+def table(name: str, key: str = "code") -> dict[str, dict[str, str]]:
     with (REFERENCE / name).open(newline="", encoding="utf-8") as fh:
-        return {row["code"]: row for row in csv.DictReader(fh)}
+        return {row[key]: row for row in csv.DictReader(fh)}
 
 
 INCIDENT_CODES = table("incident_codes.csv")
 HOCR_CODES = table("hocr_codes.csv")
+POLICIES = table("offence_policies.csv")  # codes not listed carry no restriction
+OUTCOME_TYPES = table("outcome_types.csv", key="type")
+
+
+def policy(code: str, column: str) -> str:
+    return POLICIES.get(code, {}).get(column, "")
 
 
 def code_class(code: str) -> str:
@@ -33,3 +39,11 @@ def ms(text: str) -> int:
 
 def by_type(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     return [event for event in events if event["type"] == kind]
+
+
+def distinct(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """First copy of every event, in file order."""
+    unique: dict[str, dict[str, Any]] = {}
+    for event in events:
+        unique.setdefault(event["event_id"], event)
+    return list(unique.values())

@@ -7,11 +7,13 @@ from typing import Any
 
 import jsonschema_rs
 
-from cdi.simulation import SimulationOptions, simulate
+from cdi.simulation import Simulation, SimulationOptions, simulate
 
-from .reading import REPO_ROOT
+from .reading import REPO_ROOT, distinct
 
 SCHEMAS = REPO_ROOT / "schemas"
+RECORDING_TYPES = {"incident.opened", "incident.updated", "incident.closed", "crime.recorded"}
+CASEWORK_TYPES = {"crime.reclassified", "crime.cancelled", "outcome.assigned", "offender.history"}
 
 
 def _validators() -> dict[str, Any]:
@@ -46,7 +48,16 @@ def test_validators_reject_a_broken_event(distinct_events: list[dict[str, Any]])
 def test_every_event_validates(distinct_events: list[dict[str, Any]]) -> None:
     assert _errors(distinct_events) == []
     types = {event["type"] for event in distinct_events}
-    assert types == {"incident.opened", "incident.updated", "incident.closed", "crime.recorded"}
+    assert types == RECORDING_TYPES | CASEWORK_TYPES
+
+
+def test_every_event_of_the_month_validates(month_sim: Simulation) -> None:
+    assert _errors(distinct(month_sim.events)) == []
+
+
+def test_without_outcomes_only_the_recording_events_are_written() -> None:
+    sim = simulate(SimulationOptions(days=2, seed=3, outcomes=False))
+    assert {event["type"] for event in sim.events} == RECORDING_TYPES
 
 
 def test_events_of_an_unusual_configuration_validate() -> None:
@@ -59,9 +70,13 @@ def test_events_of_an_unusual_configuration_validate() -> None:
             deadline_hours=1.5,
             late_rate=0.3,
             explained_rate=0.3,
+            cannabis_escalation_rate=1,
+            cr_ineligible_rate=1,
+            cancel_without_avi_rate=1,
         )
     )
     assert _errors(sim.events) == []
+    assert {event["type"] for event in sim.events} == RECORDING_TYPES | CASEWORK_TYPES
 
 
 def test_timestamps_are_utc_with_offset_at_second_or_millisecond_precision(

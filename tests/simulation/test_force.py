@@ -145,6 +145,8 @@ def _fates(sim: Simulation, events: list[dict[str, Any]]) -> Counter[str]:
             if p["incident_id"]:
                 first_crime[p["incident_id"]] = min(at, first_crime.get(p["incident_id"], at))
             continue
+        if not event["type"].startswith("incident."):
+            continue
         code = p.get("opening_code") or p.get("to_code") or p.get("closing_code")
         if event["type"] == "incident.opened":
             opened[p["incident_id"]] = at
@@ -188,5 +190,7 @@ def test_failure_rates_are_configurable() -> None:
     assert counts["explained"] == 0
     assert abs(counts["not_recorded"] / counts["crime_indicative"] - 0.3) < 0.04
     assert abs(counts["recorded_late"] / counts["crime_indicative"] - 0.2) < 0.04
-    clean = simulate(SimulationOptions(days=1, seed=3, not_recorded_rate=0, late_rate=0, explained_rate=0))
+    no_breaches = {name: 0 for name in SimulationOptions.__dataclass_fields__ if name.endswith("_rate")}
+    clean = simulate(SimulationOptions(days=1, seed=3, **no_breaches))
+    assert clean.counts["outcomes"] > 30 and clean.counts["out_of_court_disposals"] > 0
     assert clean.truth == []

@@ -1,12 +1,11 @@
-"""The ground truth equals the three rule definitions applied to the history, recomputed here.
+"""The ground truth equals every rule definition of docs/rules.md applied to the history.
 
-The recomputation is deliberately plain (dicts and loops over the written file); it guards the
-generator, which derives its truth from its own decisions instead.
+The recomputation (rulebook.py) is deliberately plain (dicts and loops over the written file);
+it guards the generator, which derives its truth from its own decisions instead.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,102 +15,27 @@ from cdi.history import read_events
 from cdi.simulation import Simulation, SimulationOptions, simulate, write_simulation
 
 from .reading import code_class, ms
-
-NOT_CRIMED = "CRIME_INDICATIVE_INCIDENT_NOT_CRIMED"
-CRD_LATE = "CRD_LATE"
-
-
-def _stamp(at: int) -> str:
-    moment = datetime.fromtimestamp(at / 1000, tz=UTC)
-    return moment.isoformat(timespec="milliseconds" if at % 1000 else "seconds")
-
-
-def _record(kind: str, rule: str, subject: str, sid: str, division: str, at: int) -> dict[str, Any]:
-    return {
-        "type": kind,
-        "finding_id": f"{rule}/{subject}/{sid}",
-        "rule": rule,
-        "subject": {"kind": subject, "id": sid},
-        "division": division,
-        "occurred_at": _stamp(at),
-    }
-
-
-def recompute(events: list[dict[str, Any]], deadline_hours: float) -> list[dict[str, Any]]:
-    deadline = round(deadline_hours * 3_600_000)
-    unique = {}
-    for event in events:
-        unique.setdefault(event["event_id"], event)
-    events = list(unique.values())
-    t_end = max(ms(e["occurred_at"]) for e in events)
-    incidents = {e["payload"]["incident_id"]: e for e in events if e["type"] == "incident.opened"}
-    incident_events: dict[str, list[dict[str, Any]]] = {iid: [] for iid in incidents}
-    linked_crimes: dict[str, list[dict[str, Any]]] = {iid: [] for iid in incidents}
-    for e in events:
-        if e["type"].startswith("incident."):
-            incident_events[e["payload"]["incident_id"]].append(e)
-        elif e["type"] == "crime.recorded" and e["payload"]["incident_id"] is not None:
-            linked_crimes[e["payload"]["incident_id"]].append(e)
-
-    out = []
-    for iid, opened in incidents.items():
-        r = ms(opened["occurred_at"])
-        own = incident_events[iid]
-        linked = linked_crimes[iid]
-        # Rule 3: every linked crime recorded more than the deadline after the report.
-        for crime in linked:
-            if ms(crime["occurred_at"]) - r > deadline:
-                cid, at = crime["payload"]["crime_id"], ms(crime["occurred_at"])
-                out.append(_record("finding.raised", CRD_LATE, "crime", cid, crime["division"], at))
-        # Rule 1: crime-indicative, nothing recorded or explained by check_at, check_at within the file.
-        crime_times = []
-        for e in own:
-            p = e["payload"]
-            code = {
-                "incident.opened": p.get("opening_code"),
-                "incident.updated": p.get("to_code"),
-                "incident.closed": p.get("closing_code"),
-            }[e["type"]]
-            if code_class(code) == "crime":
-                crime_times.append(ms(e["occurred_at"]))
-        if not crime_times:
-            continue
-        check_at = max(r + deadline, min(crime_times))
-        if check_at > t_end:
-            continue
-        if any(ms(c["occurred_at"]) <= check_at for c in linked):
-            continue
-        explained = any(
-            e["type"] == "incident.closed"
-            and e["payload"]["rationale_recorded"]
-            and code_class(e["payload"]["closing_code"]) in ("non_crime", "sink", "admin")
-            and ms(e["occurred_at"]) <= check_at
-            for e in own
-        )
-        if explained:
-            continue
-        division = opened["division"]
-        out.append(_record("finding.raised", NOT_CRIMED, "incident", iid, division, check_at))
-        # Rule 2: the earliest crime recorded after check_at resolves it.
-        later = [ms(c["occurred_at"]) for c in linked if ms(c["occurred_at"]) > check_at]
-        if later:
-            out.append(_record("finding.resolved", NOT_CRIMED, "incident", iid, division, min(later)))
-    return sorted(out, key=lambda x: (ms(x["occurred_at"]), x["finding_id"], x["type"]))
+from .rulebook import CRD_LATE, NEW_RULES, NOT_CRIMED, recompute
 
 
 def test_truth_matches_the_rules_on_the_default_history(default_sim: Simulation) -> None:
     assert default_sim.truth == recompute(default_sim.events, 24.0)
     kinds = {(t["rule"], t["type"]) for t in default_sim.truth}
-    assert kinds == {
-        (NOT_CRIMED, "finding.raised"),
-        (NOT_CRIMED, "finding.resolved"),
-        (CRD_LATE, "finding.raised"),
-    }
+    assert {(NOT_CRIMED, "finding.raised"), (NOT_CRIMED, "finding.resolved"), (CRD_LATE, "finding.raised")} <= kinds
+    raised = {(rule, "finding.raised") for rule in (NOT_CRIMED, CRD_LATE, *NEW_RULES)}
+    assert kinds <= raised | {(NOT_CRIMED, "finding.resolved")}
     counts = default_sim.counts
     assert counts["truth"] == len(default_sim.truth)
-    assert counts["not_crimed_raised"] + counts["not_crimed_resolved"] + counts["crd_late_raised"] == len(
+    per_rule = sum(counts[f"{rule.lower()}_raised"] for rule in NEW_RULES)
+    assert counts["not_crimed_raised"] + counts["not_crimed_resolved"] + counts["crd_late_raised"] + per_rule == len(
         default_sim.truth
     )
+
+
+def test_truth_matches_the_rules_on_the_month(month_sim: Simulation) -> None:
+    assert month_sim.truth == recompute(month_sim.events, 24.0)
+    raised = {t["rule"] for t in month_sim.truth}
+    assert set(NEW_RULES) <= raised
 
 
 @pytest.mark.parametrize(
@@ -121,8 +45,26 @@ def test_truth_matches_the_rules_on_the_default_history(default_sim: Simulation)
         SimulationOptions(days=2, seed=6, extract_lag_hours=0, disorder_minutes=0, duplicate_rate=0.1),
         SimulationOptions(days=2, seed=7, deadline_hours=1, extract_lag_hours=100, explained_rate=0.4),
         SimulationOptions(days=1, seed=8, incidents_per_day=50, disorder_minutes=9.9, disorder_share=1),
+        SimulationOptions(
+            days=12,
+            seed=9,
+            disorder_minutes=9.99,
+            duplicate_rate=0.05,
+            one_crime_per_victim_rate=0.6,
+            close_category_downgrade_rate=0.3,
+            caution_indictable_only_rate=0.8,
+            caution_specified_either_way_rate=0.5,
+            repeat_caution_rate=0.4,
+            pnd_ineligible_rate=0.3,
+            cannabis_escalation_rate=0.9,
+            cr_ineligible_rate=0.3,
+            fast_unsuccessful_rate=0.9,
+            cancel_without_avi_rate=0.7,
+            reclass_down_no_reason_rate=0.7,
+        ),
+        SimulationOptions(days=10, seed=10, incidents_per_day=300, extract_lag_hours=400, deadline_hours=48),
     ],
-    ids=["short-deadline", "no-extract-lag", "one-hour-deadline", "small-noisy"],
+    ids=["short-deadline", "no-extract-lag", "one-hour-deadline", "small-noisy", "many-breaches", "long-tail"],
 )
 def test_truth_matches_the_rules_under_other_options(options: SimulationOptions) -> None:
     sim = simulate(options)

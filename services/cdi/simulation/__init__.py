@@ -2,11 +2,14 @@
 
 ``simulate(SimulationOptions(...))`` draws an incident log and crime records for a synthetic
 force, with configured shares of incidents never recorded, recorded late or legitimately
-explained, plus feed noise (bounded disorder, duplicates). Its ``truth`` lists the findings the
-monitor must raise and resolve, derived from the simulator's own decisions.
+explained, plus feed noise (bounded disorder, duplicates); then the casework on its crimes:
+reclassifications, cancellations, outcomes, and the offenders behind them with their national
+record histories, with configured rates of decisions that break each rule. Its ``truth`` lists
+the findings the monitor must raise and resolve, derived from the simulator's own decisions.
 """
 
 from cdi.simulation.calibration import Calibration, derive_from_seattle, load_calibration
+from cdi.simulation.criminal_history import derive_from_moj
 from cdi.simulation.options import MONITOR_ALLOWED_LATENESS_MINUTES, SimulationOptions
 from cdi.simulation.simulator import Simulation, simulate, write_simulation
 from cdi.simulation.truth import CRD_LATE, NOT_CRIMED
@@ -18,6 +21,7 @@ __all__ = [
     "Calibration",
     "Simulation",
     "SimulationOptions",
+    "derive_from_moj",
     "derive_from_seattle",
     "load_calibration",
     "simulate",

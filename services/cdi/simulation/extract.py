@@ -31,7 +31,9 @@ def envelope(event_id: str, kind: str, at_ms: int, force: str, division: str, pa
     return at_ms, event
 
 
-def file_order(rng: random.Random, timed: list[TimedEvent], options: SimulationOptions) -> list[Event]:
+def file_order(
+    rng: random.Random, timed: list[TimedEvent], options: SimulationOptions, pinned: dict[str, int] | None = None
+) -> list[Event]:
     """Events in file order with local disorder and duplicates.
 
     Each event gets an arrival time ``occurred + delay`` with ``0 <= delay < disorder`` (most get
@@ -39,12 +41,20 @@ def file_order(rng: random.Random, timed: list[TimedEvent], options: SimulationO
     ``occurred > other.occurred - disorder``: strictly inside the monitor's allowed lateness. A
     duplicate is the same event arriving again no earlier than the original and with a delay
     still below ``disorder``, so it also keeps the bound and always follows the original.
+    ``pinned`` fixes some events' delays (event id -> delay, each below ``disorder``) so that a
+    chosen event arrives after a later one.
     """
     max_delay = max(options.disorder_ms - 1, 0)
+    pinned = pinned or {}
+    if any(not 0 <= fixed <= max_delay for fixed in pinned.values()):
+        raise ValueError("pinned delays must stay below disorder_minutes")
     keyed: list[tuple[int, int, int, Event]] = []
     copies: list[tuple[int, int, Event]] = []
     for at_ms, event in timed:
-        delay = rng.randint(1, max_delay) if max_delay and rng.random() < options.disorder_share else 0
+        if event["event_id"] in pinned:
+            delay = pinned[event["event_id"]]
+        else:
+            delay = rng.randint(1, max_delay) if max_delay and rng.random() < options.disorder_share else 0
         keyed.append((at_ms + delay, at_ms, len(keyed), event))
         if rng.random() < options.duplicate_rate:
             copies.append((at_ms + rng.randint(delay, max_delay), at_ms, event))

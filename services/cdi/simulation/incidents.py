@@ -104,6 +104,7 @@ class IncidentPlan:
     indicative_at: int | None = None
     route: Route | None = None
     fate: Fate | None = None
+    closed_before_crime: bool = False  # closed non-crime without rationale, then crimed in time
     crimes: list[CrimePlan] = field(default_factory=list)
 
     def events(self, force: str) -> list[TimedEvent]:
@@ -292,18 +293,22 @@ class IncidentPlanner:
             plan.closed_at = r + self._closing_delay()
             plan.indicative_at = r if route is Route.OPENED else plan.closed_at
 
+        downgrade = self.options.close_category_downgrade_rate
         if route is Route.CLOSED:
             plan.closing_code, plan.closing_rationale = crime_code, rng.random() < 0.5
+        elif fate is Fate.RECORDED and downgrade and rng.random() < downgrade:
+            # Closed as if nothing was wrong, then crimed in time after review: a downgrade at
+            # closure (CLOSE_CATEGORY_DOWNGRADE) though not an unrecorded crime. The rate's draw is
+            # skipped at 0 so the incident log is then what it was before the rule existed.
+            plan.closing_code, plan.closing_rationale = self._failure_close(crime_code), False
+            plan.closed_before_crime = True
         elif fate is Fate.RECORDED or (fate is Fate.LATE and rng.random() < 0.6):
             # A late one closed CRIME_RECORDED: the officer closed it "crime to follow".
             plan.closing_code, plan.closing_rationale = "CRIME_RECORDED", rng.random() < 0.2
         elif fate is Fate.EXPLAINED:
             plan.closing_code, plan.closing_rationale = "NO_OFFENCE_DISCLOSED", True
         else:  # never recorded, or late and closed as if nothing was wrong
-            codes = dict(self.failure_closes)
-            if self.codes[crime_code].offence_group == "theft":
-                codes["LOST_PROPERTY"] = 15  # NOPD's "lost" signal for thefts
-            plan.closing_code, plan.closing_rationale = _weighted(rng, codes), False
+            plan.closing_code, plan.closing_rationale = self._failure_close(crime_code), False
 
         # Some uncrimed ones were first downgraded: with a rationale if explained, else without.
         if route is Route.OPENED and fate in (Fate.NOT_RECORDED, Fate.EXPLAINED) and rng.random() < 0.3:
@@ -313,6 +318,12 @@ class IncidentPlanner:
 
         if fate in (Fate.RECORDED, Fate.LATE):
             self._record(plan, fate)
+
+    def _failure_close(self, crime_code: str) -> str:
+        codes = dict(self.failure_closes)
+        if self.codes[crime_code].offence_group == "theft":
+            codes["LOST_PROPERTY"] = 15  # NOPD's "lost" signal for thefts
+        return _weighted(self.rng, codes)
 
     def _downgrade(self, plan: IncidentPlan, crime_code: str) -> str:
         group = self.codes[crime_code].offence_group
@@ -332,6 +343,8 @@ class IncidentPlanner:
                 first = r + deadline  # exactly on the deadline: still in time
             else:
                 lo = max(MIN_RECORDING_MS, plan.indicative_at - r + MIN_RECORDING_MS)
+                if plan.closed_before_crime:
+                    lo = max(lo, plan.closed_at - r + MIN_RECORDING_MS)
                 first = r + delay(rng, lo, deadline - 1, min(2 * MS_PER_HOUR, deadline // 4))
             last_allowed: int | None = r + deadline
         else:
@@ -344,7 +357,7 @@ class IncidentPlanner:
         hocr = choose_hocr(rng, plan.crime_code, hate, self.reference)
         count = 1
         multi = bool(plan.victims and plan.victims > 1 and hocr.victim_based)
-        if multi and rng.random() < a.one_crime_per_victim_share:
+        if multi and rng.random() < 1 - self.options.one_crime_per_victim_rate:
             count = plan.victims or 1
         for n in range(count):
             at = first if n == 0 else first + rng.randint(0, 30 * MS_PER_MINUTE)

@@ -1,4 +1,9 @@
-"""What a simulation run is asked for: size, seed, failure rates and noise."""
+"""What a simulation run is asked for: size, seed, failure rates and noise.
+
+Each ``*_rate`` of a rule is the share of the decisions eligible to break that rule which the
+simulator deliberately takes in breach; eligibility is stated next to each rate. Breaches of one
+rule may break others too, and the ground truth lists every rule each decision breaks.
+"""
 
 from __future__ import annotations
 
@@ -31,6 +36,35 @@ class SimulationOptions:
     disorder_minutes: float = 8.0  # max event-time step back in file order; < monitor lateness
     disorder_share: float = 0.2  # share of events that arrive late (within disorder_minutes)
     deadline_hours: float = 24.0
+    # Incident rules (shares of eligible incidents):
+    # multi-victim incidents crimed in time with a victim-based offence that get a single record
+    one_crime_per_victim_rate: float = 0.2
+    # incidents crimed in time that are first closed to a non-crime or sink code without a
+    # rationale (never-recorded and some late incidents break CLOSE_CATEGORY_DOWNGRADE anyway)
+    close_category_downgrade_rate: float = 0.03
+    # Casework: outcomes, cancellations, reclassifications and offender history snapshots.
+    outcomes: bool = True
+    # adult suspects of an indictable-only offence: adult caution without DPP consent and
+    # exceptional circumstances both
+    caution_indictable_only_rate: float = 0.3
+    # adult suspects of a specified either-way offence (92A, 10D): caution without exceptional
+    # circumstances judged at the required rank
+    caution_specified_either_way_rate: float = 0.1
+    # adult suspects with a similar caution or conviction in the two years before: caution anyway
+    repeat_caution_rate: float = 0.04
+    # suspects whose offence, value, age or history makes a penalty notice wrong: PND anyway
+    pnd_ineligible_rate: float = 0.03
+    # cannabis possession suspects under 18 or with a cannabis warning or cannabis PND in the
+    # year before: warning or PND anyway
+    cannabis_escalation_rate: float = 0.35
+    # suspects a community resolution does not suit (see CR_INELIGIBLE): CR anyway
+    cr_ineligible_rate: float = 0.03
+    # rape and serious violence crimes: unsuccessful outcome (14, 16, 18) within 14 days
+    fast_unsuccessful_rate: float = 0.3
+    # cancellations: no AVI, wrong authoriser, "no complaint"-type reason or rape not by the FCR
+    cancel_without_avi_rate: float = 0.15
+    # reclassifications to a less serious code: no reason, or not by a registrar role
+    reclass_down_no_reason_rate: float = 0.12
     # The extract is taken this long after the reporting window closes: follow-ups due later
     # are not in the file yet, so the deadlines of the last reports fall after its last event.
     extract_lag_hours: float = 12.0
@@ -43,7 +77,10 @@ class SimulationOptions:
         if not self.divisions:
             raise ValueError("at least one division is needed")
         rates = (self.not_recorded_rate, self.late_rate, self.explained_rate)
-        if any(not 0 <= rate <= 1 for rate in (*rates, self.duplicate_rate, self.disorder_share)):
+        if any(
+            not 0 <= rate <= 1
+            for rate in (*rates, self.duplicate_rate, self.disorder_share, *self.rule_rates().values())
+        ):
             raise ValueError("rates and shares must lie in [0, 1]")
         if sum(rates) > 1:
             raise ValueError("not_recorded_rate + late_rate + explained_rate must not exceed 1")
@@ -56,6 +93,22 @@ class SimulationOptions:
             raise ValueError("deadline_hours must be at least 1")
         if self.extract_lag_hours < 0:
             raise ValueError("extract_lag_hours must not be negative")
+
+    def rule_rates(self) -> dict[str, float]:
+        """Each rule's deliberate breach rate, by rule name."""
+        return {
+            "ONE_CRIME_PER_VICTIM": self.one_crime_per_victim_rate,
+            "CLOSE_CATEGORY_DOWNGRADE": self.close_category_downgrade_rate,
+            "CAUTION_INDICTABLE_ONLY": self.caution_indictable_only_rate,
+            "CAUTION_SPECIFIED_EITHER_WAY": self.caution_specified_either_way_rate,
+            "REPEAT_CAUTION_2Y": self.repeat_caution_rate,
+            "PND_ELIGIBILITY": self.pnd_ineligible_rate,
+            "CANNABIS_ESCALATION": self.cannabis_escalation_rate,
+            "CR_INELIGIBLE": self.cr_ineligible_rate,
+            "FAST_UNSUCCESSFUL_OUTCOME": self.fast_unsuccessful_rate,
+            "CANCEL_WITHOUT_AVI": self.cancel_without_avi_rate,
+            "RECLASS_DOWN_NO_REASON": self.reclass_down_no_reason_rate,
+        }
 
     @property
     def start_ms(self) -> int:

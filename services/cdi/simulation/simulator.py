@@ -4,19 +4,34 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cdi.history import write_events
-from cdi.simulation.calibration import load_calibration
-from cdi.simulation.codes import load_reference
+from cdi.simulation.breaches import Guidance
+from cdi.simulation.calibration import Calibration, load_calibration
+from cdi.simulation.codes import ReferenceData, load_reference
 from cdi.simulation.crimes import CrimePlan, assign_crime_ids, crime_event, plan_direct_crimes
+from cdi.simulation.decisions import CrimeCase, DecisionPlanner
 from cdi.simulation.extract import TimedEvent, file_order
 from cdi.simulation.force import Force
-from cdi.simulation.incidents import Fate, IncidentPlanner, Route, crime_code_weights
+from cdi.simulation.incidents import Fate, IncidentPlan, IncidentPlanner, Route, crime_code_weights
+from cdi.simulation.offenders import Offender, OffenderPool
 from cdi.simulation.options import SimulationOptions
-from cdi.simulation.truth import CRD_LATE, NOT_CRIMED, RAISED, RESOLVED, findings_by_rule, truth_from_plans
+from cdi.simulation.outcomes import OutcomePlanner
+from cdi.simulation.truth import (
+    CRD_LATE,
+    NOT_CRIMED,
+    RAISED,
+    RECORDING_RULES,
+    RESOLVED,
+    findings_by_rule,
+    truth_from_plans,
+)
+
+# Direct reports of domestic abuse (no incident to carry the qualifier), by offence group (assumed).
+DIRECT_DOMESTIC = {"violence_against_the_person": 0.25, "sexual_offences": 0.25}
 
 
 @dataclass(frozen=True)
@@ -25,6 +40,22 @@ class Simulation:
     events: list[dict[str, Any]]  # file order, duplicates included
     truth: list[dict[str, Any]]  # sorted by (occurred_at, finding_id, type)
     counts: dict[str, int]
+
+
+@dataclass
+class CaseworkPlan:
+    """What was decided on the recorded crimes, cut to the extract."""
+
+    cases: list[CrimeCase] = field(default_factory=list)
+    offenders: list[Offender] = field(default_factory=list)  # those with an outcome in the extract
+    pinned: dict[str, int] = field(default_factory=dict)  # file-order delays of late snapshots
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def events(self, force: str) -> list[TimedEvent]:
+        out = [item for case in self.cases for item in case.events(force)]
+        out += [case.outcome.event(force) for case in self.cases if case.outcome is not None]
+        out += [offender.history_event(force) for offender in self.offenders]
+        return out
 
 
 def simulate(options: SimulationOptions) -> Simulation:
@@ -55,15 +86,21 @@ def simulate(options: SimulationOptions) -> Simulation:
 
     timed: list[TimedEvent] = [item for plan in incidents for item in plan.events(options.force)]
     timed += [crime_event(crime, options.force) for crime in crimes]
+    casework = CaseworkPlan()
+    if options.outcomes:
+        casework = plan_casework(rng, options, calibration, reference, incidents, crimes)
+        timed += casework.events(options.force)
     planned_events = len(timed)
     timed = [item for item in timed if item[0] <= extract_at]
     timed.sort(key=lambda item: item[0])  # stable: ties keep generation order
-    events = file_order(rng, timed, options)
+    events = file_order(rng, timed, options, casework.pinned)
     t_end = max(at for at, _ in timed)
 
-    truth = truth_from_plans(incidents, options.deadline_ms, t_end)
-    # Self-check: the truth from decisions must equal the rules applied to the file itself.
-    if findings_by_rule(events, options.deadline_ms, reference) != truth:
+    guidance = Guidance(reference)
+    truth = truth_from_plans(incidents, casework.cases, guidance, options.deadline_ms, t_end, extract_at)
+    # Self-check: the original recording rules' truth must equal those rules applied to the file.
+    recording = [row for row in truth if row["rule"] in RECORDING_RULES]
+    if findings_by_rule(events, options.deadline_ms, reference) != recording:
         raise RuntimeError("simulator bug: ground truth disagrees with the rule definitions")
 
     fates = Counter(plan.fate for plan in incidents if plan.fate is not None)
@@ -78,8 +115,10 @@ def simulate(options: SimulationOptions) -> Simulation:
         "explained": fates[Fate.EXPLAINED],
         "recategorised": routes[Route.UPDATED],
         "closed_as_crime": routes[Route.CLOSED],
+        "closed_before_crime": sum(plan.closed_before_crime for plan in incidents),
         "crimes": len(crimes),
         "crimes_without_incident": len(direct),
+        **casework.counts,
         "events": len(events),
         "distinct_events": len(timed),
         "duplicates": len(events) - len(timed),
@@ -90,7 +129,80 @@ def simulate(options: SimulationOptions) -> Simulation:
         "not_crimed_resolved": kinds[(NOT_CRIMED, RESOLVED)],
         "crd_late_raised": kinds[(CRD_LATE, RAISED)],
     }
+    for rule in options.rule_rates():
+        counts[f"{rule.lower()}_raised"] = kinds[(rule, RAISED)]
     return Simulation(options, events, truth, counts)
+
+
+def plan_casework(
+    rng: random.Random,
+    options: SimulationOptions,
+    calibration: Calibration,
+    reference: ReferenceData,
+    incidents: list[IncidentPlan],
+    crimes: list[CrimePlan],
+) -> CaseworkPlan:
+    """Reclassifications, cancellations, suspects, outcomes and history snapshots of the crimes."""
+    domestic = {plan.incident_id for plan in incidents if "domestic_abuse" in plan.qualifiers}
+    cases = []
+    for crime in sorted(crimes, key=lambda c: (c.recorded_at, c.crime_id)):
+        if crime.incident_id is not None:
+            abuse = crime.incident_id in domestic
+        else:
+            abuse = rng.random() < DIRECT_DOMESTIC.get(crime.hocr.offence_group, 0.0)
+        cases.append(CrimeCase(crime, abuse))
+
+    cw = calibration.casework
+    decisions = DecisionPlanner(
+        rng, cw, reference, options.reclass_down_no_reason_rate, options.cancel_without_avi_rate
+    )
+    pool = OffenderPool(rng, calibration.criminal_history, cw, reference, options.start_ms)
+    outcomes = OutcomePlanner(rng, options, cw, reference, pool)
+    for case in cases:  # pass 1, in recording order
+        decisions.plan(case)
+        outcomes.plan(case)
+
+    # Cut to the extract before deciding: later decisions are not in the file and cannot be in
+    # anyone's history as the monitor sees it (they all come after every decision in the file).
+    extract_at = options.extract_at_ms
+    for case in cases:
+        case.reclassifications = [move for move in case.reclassifications if move.at <= extract_at]
+        if case.cancellation is not None and case.cancellation.at > extract_at:
+            case.cancellation = None
+        if case.outcome is not None and case.outcome.at > extract_at:
+            case.outcome = None
+    decided = sorted(
+        (case.outcome for case in cases if case.outcome is not None), key=lambda o: (o.at, o.case.crime.crime_id)
+    )
+    for outcome in decided:  # pass 2, in outcome-time order
+        outcomes.decide(outcome)
+
+    offenders = [offender for offender in pool.offenders if offender.snapshot_at is not None]
+    pinned: dict[str, int] = {}
+    for offender in offenders:
+        if offender.late_snapshot:  # arrives after its outcome, still inside the disorder bound
+            first = offender.outcomes[0]
+            assert offender.snapshot_at is not None
+            ahead = first.at - offender.snapshot_at
+            pinned[first.event_id] = 0
+            pinned[offender.event_id] = rng.randint(ahead + 1, outcomes.max_delay)
+
+    types = Counter(outcome.type for outcome in decided)
+    counts = {
+        "outcomes": len(decided),
+        "outcomes_with_offender": sum(outcome.offender is not None for outcome in decided),
+        "out_of_court_disposals": sum(types[kind] for kind in (2, 3, 6, 7, 8)),
+        "charges": types[1],
+        "cancellations": sum(case.cancellation is not None for case in cases),
+        "reclassifications": sum(len(case.reclassifications) for case in cases),
+        "offenders": len(offenders),
+        "repeat_offenders": sum(len(offender.outcomes) > 1 for offender in offenders),
+        "late_snapshots": sum(offender.late_snapshot for offender in offenders),
+        "deliberate_breaches": sum(outcome.intended is not None for outcome in decided)
+        + sum(case.cancellation is not None and case.cancellation.intended for case in cases)
+        + sum(move.intended for case in cases for move in case.reclassifications),
+    }
+    return CaseworkPlan(cases, offenders, pinned, counts)
 
 
 def write_simulation(sim: Simulation, history_path: str | Path, truth_path: str | Path) -> None:

@@ -1,8 +1,10 @@
 """Ground truth: the findings the monitor must raise and resolve on a simulated history.
 
-``truth_from_plans`` derives them from the simulator's own decisions (fates and drawn times);
-``findings_by_rule`` re-derives them from the emitted events by the rule definitions, and the
-simulator refuses to return a history on which the two disagree.
+``truth_from_plans`` derives them from the simulator's own decisions (fates, drawn times, codes,
+flags, offenders' histories) by the definitions in docs/rules.md. For the two original
+recording rules, ``findings_by_rule`` re-derives them from the emitted events and the simulator
+refuses to return a history on which the two disagree; the tests recompute every rule from the
+file independently.
 """
 
 from __future__ import annotations
@@ -11,11 +13,15 @@ from collections.abc import Iterable
 from typing import Any
 
 from cdi.core.times import format_time, parse_time
+from cdi.simulation.breaches import CANCEL_WITHOUT_AVI, CLOSE_DOWNGRADE, ONE_CRIME_PER_VICTIM, RECLASS_DOWN, Guidance
 from cdi.simulation.codes import CRIME, EXPLAINING_CLASSES, ReferenceData
+from cdi.simulation.decisions import CrimeCase
 from cdi.simulation.incidents import Fate, IncidentPlan
 
 NOT_CRIMED = "CRIME_INDICATIVE_INCIDENT_NOT_CRIMED"
 CRD_LATE = "CRD_LATE"
+RECORDING_RULES = (NOT_CRIMED, CRD_LATE)  # the rules ``findings_by_rule`` re-derives
+DOWNGRADE_CLASSES = frozenset({"non_crime", "sink"})  # closing classes that hide a crime
 RAISED = "finding.raised"
 RESOLVED = "finding.resolved"
 
@@ -40,8 +46,24 @@ def ordered(items: Iterable[Expected]) -> list[dict[str, Any]]:
     return [record for _, record in rows]
 
 
-def truth_from_plans(incidents: list[IncidentPlan], deadline_ms: int, t_end: int) -> list[dict[str, Any]]:
-    """Expected findings from the decisions (crimes already cut to those in the extract).
+def truth_from_plans(
+    incidents: list[IncidentPlan],
+    cases: list[CrimeCase],
+    guidance: Guidance,
+    deadline_ms: int,
+    t_end: int,
+    extract_at: int,
+) -> list[dict[str, Any]]:
+    """Every expected finding (incidents, crimes and cases already cut to the extract)."""
+    classes = {code: info.code_class for code, info in guidance.reference.incident_codes.items()}
+    out = recording_findings(incidents, deadline_ms, t_end)
+    out += incident_findings(incidents, classes, deadline_ms, t_end, extract_at)
+    out += casework_findings(cases, guidance)
+    return ordered(item for item in out if item[1]["rule"] in guidance.t.enabled)
+
+
+def recording_findings(incidents: list[IncidentPlan], deadline_ms: int, t_end: int) -> list[Expected]:
+    """Unrecorded and late crimes, from the incidents' fates.
 
     By construction every incident turns crime-indicative before its deadline, so check_at is
     report + deadline; in-time crimes fall at or before it and explained incidents close with a
@@ -63,7 +85,59 @@ def truth_from_plans(incidents: list[IncidentPlan], deadline_ms: int, t_end: int
             for crime in plan.crimes:
                 cid, at = crime.crime_id, crime.recorded_at
                 out.append(expected(RAISED, CRD_LATE, "crime", cid, crime.division, at))
-    return ordered(out)
+    return out
+
+
+def incident_findings(
+    incidents: list[IncidentPlan], classes: dict[str, str], deadline_ms: int, t_end: int, extract_at: int
+) -> list[Expected]:
+    """CLOSE_CATEGORY_DOWNGRADE and ONE_CRIME_PER_VICTIM, from each incident's codes and crimes.
+
+    Whatever made the simulator close an incident so (a never-recorded or late fate, or a
+    deliberate downgrade of one crimed in time), the definition alone decides.
+    """
+    out: list[Expected] = []
+    for plan in incidents:
+        iid, division, closed = plan.incident_id, plan.division, plan.closed_at
+        opened_crime = classes[plan.opening_code] == CRIME
+        updated_crime = plan.update is not None and plan.update.at <= closed and classes[plan.update.to_code] == CRIME
+        if (
+            closed <= extract_at  # the closure is in the file
+            and classes[plan.closing_code] in DOWNGRADE_CLASSES
+            and not plan.closing_rationale
+            and (opened_crime or updated_crime)
+            and all(crime.recorded_at > closed for crime in plan.crimes)
+        ):
+            out.append(expected(RAISED, CLOSE_DOWNGRADE, "incident", iid, division, closed))
+        if plan.victims is not None and plan.victims >= 2 and plan.indicative_at is not None:
+            check_at = max(plan.reported_at + deadline_ms, plan.indicative_at)
+            victim_crimes = [c for c in plan.crimes if c.recorded_at <= check_at and c.hocr.victim_based]
+            if check_at <= t_end and 1 <= len(victim_crimes) < plan.victims:
+                out.append(expected(RAISED, ONE_CRIME_PER_VICTIM, "incident", iid, division, check_at))
+    return out
+
+
+def casework_findings(cases: list[CrimeCase], guidance: Guidance) -> list[Expected]:
+    """Outcome, cancellation and reclassification findings: one per rule and crime, the earliest."""
+    first: dict[tuple[str, str], tuple[int, str]] = {}
+
+    def breach(rule: str, case: CrimeCase, at: int) -> None:
+        key = (rule, case.crime.crime_id)
+        if key not in first or at < first[key][0]:
+            first[key] = (at, case.crime.division)
+
+    for case in cases:
+        for move in case.reclassifications:
+            if guidance.reclassification(move):
+                breach(RECLASS_DOWN, case, move.at)
+        if case.cancellation is not None and guidance.cancellation(case, case.cancellation):
+            breach(CANCEL_WITHOUT_AVI, case, case.cancellation.at)
+        if case.outcome is not None:
+            for rule in sorted(guidance.outcome(case.outcome)):
+                breach(rule, case, case.outcome.at)
+    return [
+        expected(RAISED, rule, "crime", crime_id, division, at) for (rule, crime_id), (at, division) in first.items()
+    ]
 
 
 def findings_by_rule(

@@ -1,0 +1,306 @@
+"""Shared building blocks for the CDI dashboards (grafana-foundation-sdk builders).
+
+Every panel is built through one of the helpers below, so each gets the Prometheus datasource, a
+title, a plain-words description and explicit query ref ids. `Board` numbers the panels and lays
+them out in the order they are added, which keeps the generated JSON stable.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from grafana_foundation_sdk.builders import bargauge, common, dashboard, prometheus, stat, table, timeseries
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.models import common as common_models
+from grafana_foundation_sdk.models import dashboard as models
+from grafana_foundation_sdk.models import prometheus as prometheus_models
+from grafana_foundation_sdk.models import units
+
+#: The datasource every panel queries; provisioned by deploy/grafana/provisioning/datasources/prometheus.yml.
+DATASOURCE = models.DataSourceRef(type_val="prometheus", uid="prometheus")
+
+#: Tag shared by the CDI dashboards; the dashboard links menu lists every dashboard carrying it.
+TAG = "cdi"
+
+#: Label matcher for the `division` template variable (multi-select, "All" matches everything).
+DIVISION = 'division=~"$division"'
+
+PERCENT = units.PercentUnit
+SECONDS = units.Seconds
+COUNT = units.Short
+PER_SECOND = units.CountsPerSecond
+
+
+@dataclass(frozen=True)
+class Query:
+    """One PromQL target of a panel."""
+
+    expr: str
+    legend: str = ""
+
+
+@dataclass(frozen=True)
+class Line:
+    """A threshold drawn on a time series panel: series at or above `value` take `above`."""
+
+    value: float
+    below: str
+    above: str
+
+
+def _targets(queries: Sequence[Query], *, instant: bool = False, table_format: bool = False) -> list[Any]:
+    targets = []
+    for index, query in enumerate(queries):
+        target = prometheus.Dataquery().expr(query.expr).ref_id(chr(ord("A") + index))
+        if query.legend:
+            target = target.legend_format(query.legend)
+        target = target.instant() if instant else target.range()
+        if table_format:
+            target = target.format(prometheus_models.PromQueryFormat.TABLE)
+        targets.append(target)
+    return targets
+
+
+def _steps(*steps: tuple[float | None, str]) -> dashboard.ThresholdsConfig:
+    return (
+        dashboard.ThresholdsConfig()
+        .mode(models.ThresholdsMode.ABSOLUTE)
+        .steps([models.Threshold(value=value, color=color) for value, color in steps])
+    )
+
+
+def time_series(
+    title: str,
+    description: str,
+    queries: Sequence[Query],
+    *,
+    unit: str = COUNT,
+    width: int = 12,
+    height: int = 8,
+    line: Line | None = None,
+    min_value: float | None = 0,
+    max_value: float | None = None,
+    legend_table: bool = False,
+    lowest_first: bool = False,
+) -> timeseries.Panel:
+    """A time series panel; `line` draws a dashed threshold line and colours series by it.
+
+    `legend_table` shows the legend as a table (latest, min, max), sorted by the latest value:
+    highest first, or lowest first with `lowest_first` (for shares where low is bad).
+    """
+    legend = (
+        common.VizLegendOptions()
+        .show_legend(True)
+        .display_mode(common_models.LegendDisplayMode.TABLE if legend_table else common_models.LegendDisplayMode.LIST)
+        .placement(common_models.LegendPlacement.RIGHT if legend_table else common_models.LegendPlacement.BOTTOM)
+    )
+    if legend_table:
+        legend = legend.calcs(["lastNotNull", "min", "max"]).sort_by("Last *").sort_desc(not lowest_first)
+    panel = (
+        timeseries.Panel()
+        .title(title)
+        .description(description)
+        .datasource(DATASOURCE)
+        .targets(_targets(queries))
+        .unit(unit)
+        .span(width)
+        .height(height)
+        .line_width(1)
+        .fill_opacity(10)
+        .show_points(common_models.VisibilityMode.NEVER)
+        .legend(legend)
+        .tooltip(
+            common.VizTooltipOptions()
+            .mode(common_models.TooltipDisplayMode.MULTI)
+            .sort(common_models.SortOrder.DESCENDING)
+        )
+    )
+    if min_value is not None:
+        panel = panel.min(min_value)
+    if max_value is not None:
+        panel = panel.max(max_value)
+    if line is not None:
+        panel = panel.thresholds(_steps((None, line.below), (line.value, line.above))).thresholds_style(
+            common.GraphThresholdsStyleConfig().mode(common_models.GraphThresholdsStyleMode.DASHED)
+        )
+    else:
+        panel = panel.color_scheme(dashboard.FieldColor().mode(models.FieldColorModeId.PALETTE_CLASSIC))
+    return panel
+
+
+def single_stat(
+    title: str,
+    description: str,
+    queries: Sequence[Query],
+    *,
+    steps: Sequence[tuple[float | None, str]],
+    unit: str = units.NoUnit,
+    width: int = 8,
+    height: int = 4,
+    mappings: dict[str, tuple[str, str]] | None = None,
+) -> stat.Panel:
+    """A stat panel showing the latest value of each series, coloured by `steps` (value, colour)."""
+    panel = (
+        stat.Panel()
+        .title(title)
+        .description(description)
+        .datasource(DATASOURCE)
+        .targets(_targets(queries, instant=True))
+        .unit(unit)
+        .decimals(0)
+        .span(width)
+        .height(height)
+        .thresholds(_steps(*steps))
+        .color_mode(common_models.BigValueColorMode.BACKGROUND)
+        .graph_mode(common_models.BigValueGraphMode.NONE)
+        .text_mode(common_models.BigValueTextMode.VALUE_AND_NAME if mappings else common_models.BigValueTextMode.AUTO)
+        .reduce_options(common.ReduceDataOptions().values(False).calcs(["lastNotNull"]))
+    )
+    if mappings:
+        panel = panel.mappings(
+            [
+                models.ValueMap(
+                    options={
+                        value: models.ValueMappingResult(text=text, color=color, index=index)
+                        for index, (value, (text, color)) in enumerate(sorted(mappings.items()))
+                    }
+                )
+            ]
+        )
+    return panel
+
+
+def instant_table(
+    title: str,
+    description: str,
+    queries: Sequence[Query],
+    *,
+    hide_columns: Sequence[str] = (),
+    width: int = 24,
+    height: int = 8,
+) -> table.Panel:
+    """A table of the current series (one row per series, one column per label)."""
+    panel = (
+        table.Panel()
+        .title(title)
+        .description(description)
+        .datasource(DATASOURCE)
+        .targets(_targets(queries, instant=True, table_format=True))
+        .span(width)
+        .height(height)
+        .filterable(True)
+        .no_value("Nothing firing")
+    )
+    if hide_columns:
+        panel = panel.with_transformation(
+            models.DataTransformerConfig(
+                id_val="organize",
+                options={"excludeByName": dict.fromkeys(sorted(hide_columns), True)},
+            )
+        )
+    return panel
+
+
+def bar_gauge(
+    title: str,
+    description: str,
+    queries: Sequence[Query],
+    *,
+    unit: str = COUNT,
+    width: int = 24,
+    height: int = 8,
+) -> bargauge.Panel:
+    """Horizontal bars, one per series, of each series' value at the end of the time range."""
+    return (
+        bargauge.Panel()
+        .title(title)
+        .description(description)
+        .datasource(DATASOURCE)
+        .targets(_targets(queries, instant=True))
+        .unit(unit)
+        .decimals(0)
+        .min(0)
+        .span(width)
+        .height(height)
+        .orientation(common_models.VizOrientation.HORIZONTAL)
+        .display_mode(common_models.BarGaugeDisplayMode.BASIC)
+        .show_unfilled(True)
+        .color_scheme(dashboard.FieldColor().mode(models.FieldColorModeId.PALETTE_CLASSIC))
+        .reduce_options(common.ReduceDataOptions().values(False).calcs(["lastNotNull"]))
+    )
+
+
+def division_variable(metric: str) -> dashboard.QueryVariable:
+    """Template variable `division`: every division the metric has seen; multi-select with All."""
+    return (
+        dashboard.QueryVariable("division")
+        .label("Division")
+        .description(f"Divisions to show (values of the division label of {metric}).")
+        .datasource(DATASOURCE)
+        .query(f"label_values({metric}, division)")
+        .refresh(models.VariableRefresh.ON_TIME_RANGE_CHANGED)
+        .sort(models.VariableSort.ALPHABETICAL_ASC)
+        .multi(True)
+        .include_all(True)
+        .all_value(".*")
+        .current(models.VariableOption(selected=True, text=["All"], value=["$__all"]))
+    )
+
+
+class Board:
+    """A dashboard under construction: panel ids are assigned 1, 2, 3... in the order added."""
+
+    def __init__(
+        self,
+        *,
+        uid: str,
+        title: str,
+        description: str,
+        time_from: str,
+        refresh: str,
+        variables: Sequence[dashboard.QueryVariable] = (),
+    ) -> None:
+        self.uid = uid
+        self._next_id = 1
+        self._builder = (
+            dashboard.Dashboard(title)
+            .uid(uid)
+            .description(description)
+            .tags([TAG])
+            .readonly()
+            .timezone("browser")
+            .time(time_from, "now")
+            .refresh(refresh)
+            .tooltip(models.DashboardCursorSync.CROSSHAIR)
+            .link(
+                dashboard.DashboardLink("CDI dashboards")
+                .type(models.DashboardLinkType.DASHBOARDS)
+                .tags([TAG])
+                .as_dropdown(True)
+                .include_vars(True)
+                .keep_time(True)
+            )
+        )
+        if variables:
+            self._builder = self._builder.variables(list(variables))
+
+    def _take_id(self) -> int:
+        panel_id = self._next_id
+        self._next_id += 1
+        return panel_id
+
+    def row(self, title: str) -> Board:
+        self._builder = self._builder.with_row(dashboard.Row(title).id(self._take_id()))
+        return self
+
+    def add(self, *panels: Any) -> Board:
+        for panel in panels:
+            self._builder = self._builder.with_panel(panel.id(self._take_id()))
+        return self
+
+    def to_json(self) -> dict[str, Any]:
+        """The dashboard as plain JSON data (what Grafana loads)."""
+        return json.loads(json.dumps(self._builder.build(), cls=JSONEncoder))

@@ -1,0 +1,242 @@
+"""Which rules each simulated decision breaks, judged on the simulator's own records.
+
+The definitions are docs/rules.md's, with the thresholds of the default rules configuration
+(``services/cdi/rules/default.toml``) and the reference tables. They are applied to what the
+simulator decided (each crime's classification timeline, each offender's prior disposals and
+outcomes, every flag it set), never to the written file: the file is checked against the truth
+by the tests' own recomputation instead. The same judgement lets honest decision makers in the
+simulator avoid breaches they can see.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from cdi import rules
+from cdi.core.times import MS_PER_DAY
+from cdi.simulation.codes import ReferenceData
+from cdi.simulation.decisions import Cancellation, CrimeCase, Reclassification
+from cdi.simulation.offenders import Disposal, Offender
+
+if TYPE_CHECKING:
+    from cdi.simulation.outcomes import Outcome
+
+CLOSE_DOWNGRADE = "CLOSE_CATEGORY_DOWNGRADE"
+ONE_CRIME_PER_VICTIM = "ONE_CRIME_PER_VICTIM"
+CAUTION_INDICTABLE_ONLY = "CAUTION_INDICTABLE_ONLY"
+CAUTION_SPECIFIED = "CAUTION_SPECIFIED_EITHER_WAY"
+REPEAT_CAUTION = "REPEAT_CAUTION_2Y"
+PND_ELIGIBILITY = "PND_ELIGIBILITY"
+CANNABIS_ESCALATION = "CANNABIS_ESCALATION"
+CR_INELIGIBLE = "CR_INELIGIBLE"
+FAST_UNSUCCESSFUL = "FAST_UNSUCCESSFUL_OUTCOME"
+CANCEL_WITHOUT_AVI = "CANCEL_WITHOUT_AVI"
+RECLASS_DOWN = "RECLASS_DOWN_NO_REASON"
+OUTCOME_RULES = (
+    CAUTION_INDICTABLE_ONLY,
+    CAUTION_SPECIFIED,
+    REPEAT_CAUTION,
+    PND_ELIGIBILITY,
+    CANNABIS_ESCALATION,
+    CR_INELIGIBLE,
+    FAST_UNSUCCESSFUL,
+)
+
+CAUTION_OR_CONVICTION = frozenset({"conviction", "adult_caution", "youth_caution", "conditional_caution"})
+PND_OR_CAUTION = frozenset({"penalty_notice", "adult_caution", "youth_caution", "conditional_caution"})
+OUT_OF_COURT = frozenset(
+    {
+        "adult_caution",
+        "youth_caution",
+        "conditional_caution",
+        "penalty_notice",
+        "cannabis_warning",
+        "community_resolution",
+    }
+)
+ADULT_CAUTION, PND, CANNABIS_WARNING, COMMUNITY_RESOLUTION = 3, 6, 7, 8
+RANKS = (
+    "staff",
+    "constable",
+    "sergeant",
+    "inspector",
+    "chief_inspector",
+    "superintendent",
+    "chief_superintendent",
+    "chief_officer",
+)
+EPOCH = date(1970, 1, 1)
+
+
+def utc_day(ms: int) -> date:
+    """The UTC calendar date of an event time (integer arithmetic: exact at midnight)."""
+    return EPOCH + timedelta(days=ms // MS_PER_DAY)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The default configuration's parameters of the rules judged here."""
+
+    enabled: frozenset[str]
+    rank_min: str
+    repeat_days: int
+    pnd_days: int
+    pnd_cannabis_days: int
+    significant_min: int
+    significant_days: int
+    cannabis_days: int
+    cr_days: int
+    cr_prior_min: int
+    fast_ms: int
+    fast_types: frozenset[int]
+    cancel_roles: frozenset[str]
+    rape_role: str
+    no_ground_phrases: tuple[str, ...]
+    reclass_roles: frozenset[str]
+
+
+@cache
+def thresholds() -> Thresholds:
+    config = rules.load()
+
+    def param(rule: str, name: str) -> Any:
+        return config.rule(rule).params[name]
+
+    return Thresholds(
+        enabled=frozenset(name for name, rule in config.rules.items() if rule.enabled),
+        rank_min=param(CAUTION_SPECIFIED, "rank_min"),
+        repeat_days=param(REPEAT_CAUTION, "window_days"),
+        pnd_days=param(PND_ELIGIBILITY, "window_days"),
+        pnd_cannabis_days=param(PND_ELIGIBILITY, "cannabis_window_days"),
+        significant_min=param(PND_ELIGIBILITY, "significant_history_min"),
+        significant_days=param(PND_ELIGIBILITY, "significant_history_days"),
+        cannabis_days=param(CANNABIS_ESCALATION, "window_days"),
+        cr_days=param(CR_INELIGIBLE, "window_days"),
+        cr_prior_min=param(CR_INELIGIBLE, "prior_min"),
+        fast_ms=round(float(param(FAST_UNSUCCESSFUL, "min_days")) * MS_PER_DAY),
+        fast_types=frozenset(param(FAST_UNSUCCESSFUL, "outcome_types")),
+        cancel_roles=frozenset(param(CANCEL_WITHOUT_AVI, "allowed_roles")),
+        rape_role=param(CANCEL_WITHOUT_AVI, "rape_role"),
+        no_ground_phrases=tuple(p.lower() for p in param(CANCEL_WITHOUT_AVI, "invalid_reason_phrases")),
+        reclass_roles=frozenset(param(RECLASS_DOWN, "allowed_roles")),
+    )
+
+
+class Guidance:
+    """The outcome and decision rules of docs/rules.md over the simulator's records."""
+
+    def __init__(self, reference: ReferenceData) -> None:
+        self.reference = reference
+        self.t = thresholds()
+        # Observed outcomes that are disposals in an offender's history: the out-of-court ones.
+        self.disposal_of = {
+            n: kind.disposal for n, kind in reference.outcome_types.items() if kind.out_of_court and kind.disposal
+        }
+
+    # -- offender history ------------------------------------------------------------------------
+
+    def history(self, offender: Offender, at: int) -> list[Disposal]:
+        """The offender's history as of an outcome at ``at`` (rules.md "Offender history as of")."""
+        outcome_day = utc_day(at)
+        items: list[Disposal] = []
+        if offender.snapshot_at is not None and offender.snapshot_at <= at:
+            items += [d for d in offender.priors if d.day < outcome_day]
+        for earlier in offender.outcomes:
+            kind = self.disposal_of.get(earlier.type)
+            if earlier.at < at and kind is not None:
+                code = self.reference.offence_codes[earlier.case.code_at(earlier.at)]
+                items.append(Disposal(kind, code.offence_group, code.code, utc_day(earlier.at)))
+        return items
+
+    @staticmethod
+    def within(history: list[Disposal], offence_day: date, days: int, kinds: frozenset[str]) -> list[Disposal]:
+        """Disposals of these kinds dated 0..days days before the offence date."""
+        return [d for d in history if d.kind in kinds and 0 <= (offence_day - d.day).days <= days]
+
+    # -- outcomes --------------------------------------------------------------------------------
+
+    def outcome(self, o: Outcome) -> set[str]:
+        """Every rule the outcome breaks (its crime is always recorded before it)."""
+        t, case = self.t, o.case
+        code = self.reference.offence_codes[case.code_at(o.at)]
+        policy = self.reference.policy(code.code)
+        offence_day = utc_day(case.crime.recorded_at)
+        history = self.history(o.offender, o.at) if o.offender is not None else None
+        age = o.offender.age if o.offender is not None else None
+        broken: set[str] = set()
+
+        def near(days: int, kinds: frozenset[str], group: str | None = None) -> list[Disposal]:
+            assert history is not None
+            found = self.within(history, offence_day, days, kinds)
+            return [d for d in found if group is None or d.offence_group == group]
+
+        if o.type == ADULT_CAUTION:
+            if code.mode_of_trial == "indictable_only" and not (o.dpp_consent and o.exceptional):
+                broken.add(CAUTION_INDICTABLE_ONLY)
+            if policy.caution_restriction == "specified_either_way" and not (
+                o.exceptional and RANKS.index(o.rank) >= RANKS.index(t.rank_min)
+            ):
+                broken.add(CAUTION_SPECIFIED)
+            if (
+                history is not None
+                and not o.exceptional
+                and near(t.repeat_days, CAUTION_OR_CONVICTION, code.offence_group)
+            ):
+                broken.add(REPEAT_CAUTION)
+        elif o.type == PND:
+            over = (
+                o.penalty_value is not None
+                and policy.pnd_value_limit is not None
+                and o.penalty_value > policy.pnd_value_limit
+            )
+            if not policy.pnd_eligible or over or (age is not None and age < 18):
+                broken.add(PND_ELIGIBILITY)
+            if history is not None and (
+                (policy.cannabis and not near(t.pnd_cannabis_days, frozenset({"cannabis_warning"})))
+                or near(t.pnd_days, PND_OR_CAUTION, code.offence_group)
+                or len(near(t.significant_days, OUT_OF_COURT | CAUTION_OR_CONVICTION)) >= t.significant_min
+            ):
+                broken.add(PND_ELIGIBILITY)
+        if o.type == CANNABIS_WARNING or (o.type == PND and policy.cannabis):
+            if age is not None and age < 18:
+                broken.add(CANNABIS_ESCALATION)
+            if history is not None:
+                if o.type == CANNABIS_WARNING and near(t.cannabis_days, frozenset({"cannabis_warning"})):
+                    broken.add(CANNABIS_ESCALATION)
+                if o.type == PND and near(t.cannabis_days, frozenset({"penalty_notice"}), "drug_offences"):
+                    broken.add(CANNABIS_ESCALATION)
+        if o.type == COMMUNITY_RESOLUTION and (
+            (case.domestic and o.intimate_partner is True)
+            or code.mode_of_trial == "indictable_only"
+            or policy.high_harm
+            or (history is not None and len(near(t.cr_days, OUT_OF_COURT)) >= t.cr_prior_min)
+            or o.victim_views is False
+        ):
+            broken.add(CR_INELIGIBLE)
+        if o.type in t.fast_types and policy.fast_outcome_watch and o.at - case.crime.recorded_at < t.fast_ms:
+            broken.add(FAST_UNSUCCESSFUL)
+        return broken & t.enabled
+
+    # -- decisions on the record ---------------------------------------------------------------
+
+    def cancellation(self, case: CrimeCase, c: Cancellation) -> bool:
+        t = self.t
+        rape = self.reference.policy(case.code_at(c.at)).rape
+        return CANCEL_WITHOUT_AVI in t.enabled and (
+            (c.code == "C2" and not c.avi)
+            or c.role not in t.cancel_roles
+            or (c.reason is not None and any(p in c.reason.lower() for p in t.no_ground_phrases))
+            or (rape and c.role != t.rape_role)
+        )
+
+    def reclassification(self, move: Reclassification) -> bool:
+        codes, t = self.reference.offence_codes, self.t
+        source, target = codes.get(move.from_code), codes.get(move.to_code)
+        if RECLASS_DOWN not in t.enabled or source is None or target is None:
+            return False
+        down = target.seriousness < source.seriousness
+        no_reason = move.reason is None or not move.reason.strip()
+        return down and (no_reason or move.role not in t.reclass_roles)

@@ -1,0 +1,261 @@
+"""Decisions on the crime record after recording: reclassifications and cancellations.
+
+Each recorded crime becomes a :class:`CrimeCase` that keeps its classification timeline, its
+cancellation and its outcome, so the ground truth can ask what the crime was "as of" any time
+(docs/rules.md: the recorded code with every reclassification at or before t applied).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from cdi.core.times import MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE
+from cdi.simulation.calibration import Casework
+from cdi.simulation.codes import ReferenceData
+from cdi.simulation.crimes import CrimePlan
+from cdi.simulation.extract import TimedEvent, envelope
+from cdi.simulation.incidents import delay
+
+if TYPE_CHECKING:
+    from cdi.simulation.outcomes import Outcome
+
+REGISTRAR_ROLES = ("designated_decision_maker", "force_crime_registrar")
+OTHER_ROLES = ("investigator", "supervisor", "call_handler", "other")
+
+# Plausible reclassifications (assumed): code -> codes it may become as the facts firm up. Every
+# pair keeps victim_based (checked in `_check_moves`), so a reclassification never changes how
+# many victims an incident's crimes count for. Equal seriousness (58A <-> 58D) is neither up nor down.
+RECLASSIFICATIONS: dict[str, tuple[str, ...]] = {
+    "105A": ("8N",),
+    "8N": ("105A", "8F"),
+    "8F": ("8N", "5D"),
+    "5D": ("8F",),
+    "105B": ("8P",),
+    "8P": ("105B",),
+    "8L": ("8Q",),
+    "8Q": ("8L",),
+    "3B": ("8L",),
+    "20A": ("19C",),
+    "17A": ("19F",),
+    "19C": ("20A",),
+    "19D": ("20A",),
+    "19F": ("17A",),
+    "34B": ("39",),
+    "34A": ("49",),
+    "39": ("34B", "49"),
+    "28E": ("28F", "49"),
+    "28F": ("28E",),
+    "28G": ("28E",),
+    "29A": ("28E",),
+    "30C": ("30D",),
+    "30D": ("30C",),
+    "49": ("46", "39"),
+    "46": ("49",),
+    "48": ("49",),
+    "44": ("49",),
+    "58A": ("58D", "56B"),
+    "58B": ("58D",),
+    "58C": ("58D",),
+    "58D": ("58A",),
+    "58J": ("58D",),
+    "56A": ("56B",),
+    "56B": ("56A",),
+    "92A": ("92D",),
+    "92D": ("92E", "92A"),
+    "92E": ("92D",),
+    "9A": ("9B", "62A"),
+    "9B": ("9A",),
+    "62A": ("9A",),
+}
+DOWN_REASONS = (
+    "Further evidence shows a less serious offence",
+    "Medical evidence shows no serious injury",
+    "Victim clarified the account in interview",
+    "Forensic results received",
+    "Witness statements do not support the original classification",
+)
+UP_REASONS = (
+    "Further evidence shows a more serious offence",
+    "Medical report received",
+    "Victim disclosed further detail in interview",
+    "Forensic results received",
+)
+# A downgrade in breach: no reason (None or blank), a non-registrar role, or both (weights).
+# Whitespace-only reasons are not generated: rules.md says "null or blank" without defining blank.
+DOWN_BREACHES = (("none", 35), ("empty", 15), ("role", 35), ("both", 15))
+
+CANCELLATION_CODES = (("C2", 45), ("C3", 25), ("C4", 15), ("C1", 10), ("C5", 5))
+CANCEL_REASONS: dict[str, tuple[str | None, ...]] = {
+    "C1": ("Offence committed in another force area; transferred",),
+    "C2": (
+        "CCTV shows no offence took place",
+        "Property found, not stolen; owner confirmed",
+        "Additional verifiable information shows no notifiable offence",
+    ),
+    "C3": ("Duplicate of an existing crime record", None),
+    "C4": ("Recorded in error: the matter is a civil dispute", "Recorded in error"),
+    "C5": ("Witness evidence shows the suspect acted in self-defence",),
+}
+# Reasons that are no ground for cancelling (rules.md CANCEL_WITHOUT_AVI's default phrases, in
+# mixed case: the match is case-insensitive).
+NO_GROUND_REASONS = (
+    "Victim does not wish to support police action",
+    "NO COMPLAINT made by the victim",
+    "Victim withdrew support for a prosecution",
+    "victim withdrew the allegation",
+    "Victim Declined To Support an investigation",
+    "No complaint",
+)
+# A cancellation in breach (weights); rape records also get "rape_ddm" (a DDM, not the FCR).
+CANCEL_BREACHES = (("no_avi", 30), ("role", 25), ("reason", 35), ("reason_and_role", 10))
+
+
+@dataclass(frozen=True, slots=True)
+class Reclassification:
+    at: int
+    event_id: str
+    from_code: str
+    to_code: str
+    reason: str | None
+    role: str
+    intended: bool = False  # deliberately in breach
+
+
+@dataclass(frozen=True, slots=True)
+class Cancellation:
+    at: int
+    code: str
+    avi: bool
+    role: str
+    reason: str | None
+    intended: bool  # deliberately in breach
+
+
+@dataclass(slots=True)
+class CrimeCase:
+    """A recorded crime and what was decided on it afterwards."""
+
+    crime: CrimePlan
+    domestic: bool
+    reclassifications: list[Reclassification] = field(default_factory=list)
+    cancellation: Cancellation | None = None
+    outcome: Outcome | None = None
+
+    def code_at(self, t: int) -> str:
+        """The HOCR code as of t: every reclassification at or before t, in (time, event id) order."""
+        code = self.crime.hocr.code
+        for move in sorted(self.reclassifications, key=lambda m: (m.at, m.event_id)):
+            if move.at <= t:
+                code = move.to_code
+        return code
+
+    def events(self, force: str) -> list[TimedEvent]:
+        crime, out = self.crime, []
+        for move in self.reclassifications:
+            payload = {
+                "crime_id": crime.crime_id,
+                "from_code": move.from_code,
+                "to_code": move.to_code,
+                "reason": move.reason,
+                "role": move.role,
+            }
+            out.append(envelope(move.event_id, "crime.reclassified", move.at, force, crime.division, payload))
+        if (c := self.cancellation) is not None:
+            payload = {
+                "crime_id": crime.crime_id,
+                "cancellation_code": c.code,
+                "avi_recorded": c.avi,
+                "authoriser_role": c.role,
+                "reason": c.reason,
+            }
+            out.append(envelope(f"{crime.crime_id}.cancelled", "crime.cancelled", c.at, force, crime.division, payload))
+        return out
+
+
+def _weighted(rng: random.Random, options: tuple[tuple[str, int], ...]) -> str:
+    return rng.choices([name for name, _ in options], weights=[w for _, w in options])[0]
+
+
+class DecisionPlanner:
+    """Draws each crime's reclassifications and cancellation; one instance per run."""
+
+    def __init__(
+        self,
+        rng: random.Random,
+        casework: Casework,
+        reference: ReferenceData,
+        reclass_down_rate: float,
+        cancel_rate: float,
+    ) -> None:
+        self.rng = rng
+        self.casework = casework
+        self.reference = reference
+        self.reclass_down_rate = reclass_down_rate
+        self.cancel_rate = cancel_rate
+        _check_moves(reference)
+
+    def plan(self, case: CrimeCase) -> None:
+        rng, cw = self.rng, self.casework
+        recorded = case.crime.recorded_at
+        code = case.crime.hocr.code
+        if code in RECLASSIFICATIONS and rng.random() < cw.reclassified_share:
+            at = recorded + delay(rng, 30 * MS_PER_MINUTE, 30 * MS_PER_DAY, 2 * MS_PER_DAY)
+            case.reclassifications.append(self._move(case, at, code, 1))
+            if rng.random() < cw.second_reclassification_share:
+                later = at + delay(rng, MS_PER_HOUR, 20 * MS_PER_DAY, 3 * MS_PER_DAY)
+                case.reclassifications.append(self._move(case, later, case.reclassifications[0].to_code, 2))
+        rape = self.reference.policy(code).rape
+        if rng.random() < (cw.rape_cancelled_share if rape else cw.cancelled_share):
+            at = recorded + delay(rng, MS_PER_HOUR, 60 * MS_PER_DAY, 5 * MS_PER_DAY)
+            # Nothing is decided on a cancelled record afterwards.
+            case.reclassifications = [m for m in case.reclassifications if m.at < at]
+            case.cancellation = self._cancel(case, at)
+
+    def _move(self, case: CrimeCase, at: int, from_code: str, n: int) -> Reclassification:
+        rng, codes = self.rng, self.reference.offence_codes
+        to_code = rng.choice(RECLASSIFICATIONS[from_code])
+        event_id = f"{case.crime.crime_id}.reclassified.{n}"
+        down = codes[to_code].seriousness < codes[from_code].seriousness
+        if not down:  # up or sideways: any role, sometimes no reason (no rule applies)
+            reason = rng.choice((*UP_REASONS, None))
+            return Reclassification(at, event_id, from_code, to_code, reason, rng.choice(REGISTRAR_ROLES + OTHER_ROLES))
+        if rng.random() < self.reclass_down_rate:
+            kind = _weighted(rng, DOWN_BREACHES)
+            reason = {"none": None, "empty": ""}.get(kind, rng.choice(DOWN_REASONS))
+            if kind == "both":
+                reason = rng.choice((None, ""))
+            role = rng.choice(OTHER_ROLES) if kind in ("role", "both") else rng.choice(REGISTRAR_ROLES)
+            return Reclassification(at, event_id, from_code, to_code, reason, role, intended=True)
+        return Reclassification(at, event_id, from_code, to_code, rng.choice(DOWN_REASONS), rng.choice(REGISTRAR_ROLES))
+
+    def _cancel(self, case: CrimeCase, at: int) -> Cancellation:
+        rng = self.rng
+        rape = self.reference.policy(case.code_at(at)).rape
+        code = _weighted(rng, CANCELLATION_CODES)
+        reason = rng.choice(CANCEL_REASONS[code])
+        # Rape records are the force crime registrar's to cancel (domain brief 1.4).
+        role = "force_crime_registrar" if rape else rng.choices(REGISTRAR_ROLES, weights=(75, 25))[0]
+        avi = code in ("C2", "C5")
+        if rng.random() >= self.cancel_rate:
+            return Cancellation(at, code, avi, role, reason, False)
+        kinds = CANCEL_BREACHES + ((("rape_ddm", 40),) if rape else ())
+        kind = _weighted(rng, kinds)
+        if kind == "no_avi":
+            code, avi, reason = "C2", False, rng.choice(CANCEL_REASONS["C2"])
+        if kind in ("role", "reason_and_role"):
+            role = rng.choice(OTHER_ROLES)
+        if kind in ("reason", "reason_and_role"):
+            reason = rng.choice(NO_GROUND_REASONS)
+        if kind == "rape_ddm":
+            role = "designated_decision_maker"
+        return Cancellation(at, code, avi, role, reason, True)
+
+
+def _check_moves(reference: ReferenceData) -> None:
+    codes = reference.offence_codes
+    for source, targets in RECLASSIFICATIONS.items():
+        for target in targets:
+            if codes[source].victim_based != codes[target].victim_based:
+                raise ValueError(f"reclassification {source} -> {target} changes victim_based")

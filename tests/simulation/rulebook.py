@@ -1,0 +1,328 @@
+"""docs/rules.md recomputed plainly from a written history, to check the simulator's truth.
+
+Deliberately independent of the simulator and the monitor: dicts and loops over the file's
+events, reference tables read straight from the CSVs, thresholds written out as the defaults
+docs/rules.md states.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from .reading import HOCR_CODES, OUTCOME_TYPES, code_class, distinct, ms, policy
+
+NOT_CRIMED = "CRIME_INDICATIVE_INCIDENT_NOT_CRIMED"
+CRD_LATE = "CRD_LATE"
+CLOSE_DOWNGRADE = "CLOSE_CATEGORY_DOWNGRADE"
+ONE_PER_VICTIM = "ONE_CRIME_PER_VICTIM"
+INDICTABLE = "CAUTION_INDICTABLE_ONLY"
+SPECIFIED = "CAUTION_SPECIFIED_EITHER_WAY"
+REPEAT = "REPEAT_CAUTION_2Y"
+PND_RULE = "PND_ELIGIBILITY"
+CANNABIS = "CANNABIS_ESCALATION"
+CR_RULE = "CR_INELIGIBLE"
+FAST = "FAST_UNSUCCESSFUL_OUTCOME"
+CANCEL = "CANCEL_WITHOUT_AVI"
+RECLASS = "RECLASS_DOWN_NO_REASON"
+NEW_RULES = (CLOSE_DOWNGRADE, ONE_PER_VICTIM, INDICTABLE, SPECIFIED, REPEAT, PND_RULE, CANNABIS, CR_RULE, FAST)
+NEW_RULES += (CANCEL, RECLASS)
+
+DAY = 86_400_000
+RANKS = [
+    "staff",
+    "constable",
+    "sergeant",
+    "inspector",
+    "chief_inspector",
+    "superintendent",
+    "chief_superintendent",
+    "chief_officer",
+]
+REGISTRARS = {"force_crime_registrar", "designated_decision_maker"}
+PHRASES = ["no complaint", "victim withdrew", "withdrew support", "does not wish", "declined to support"]
+CAUTION_OR_CONVICTION = {"conviction", "adult_caution", "youth_caution", "conditional_caution"}
+PND_OR_CAUTION = {"penalty_notice", "adult_caution", "youth_caution", "conditional_caution"}
+OOCD = {"adult_caution", "youth_caution", "conditional_caution", "penalty_notice", "cannabis_warning"}
+OOCD |= {"community_resolution"}
+
+
+def stamp(at: int) -> str:
+    moment = datetime.fromtimestamp(at / 1000, tz=UTC)
+    return moment.isoformat(timespec="milliseconds" if at % 1000 else "seconds")
+
+
+def record(kind: str, rule: str, subject: str, sid: str, division: str, at: int) -> dict[str, Any]:
+    return {
+        "type": kind,
+        "finding_id": f"{rule}/{subject}/{sid}",
+        "rule": rule,
+        "subject": {"kind": subject, "id": sid},
+        "division": division,
+        "occurred_at": stamp(at),
+    }
+
+
+def utc_date(at: int) -> date:
+    return datetime.fromtimestamp(at / 1000, tz=UTC).date()
+
+
+def incident_code(event: dict[str, Any]) -> str:
+    p = event["payload"]
+    key = {"incident.opened": "opening_code", "incident.updated": "to_code", "incident.closed": "closing_code"}
+    return p[key[event["type"]]]
+
+
+def recompute(events: list[dict[str, Any]], deadline_hours: float = 24.0) -> list[dict[str, Any]]:
+    """Every finding of every rule, sorted like the truth file."""
+    events = distinct(events)
+    out = incident_rules(events, deadline_hours) + crime_rules(events)
+    return sorted(out, key=lambda x: (ms(x["occurred_at"]), x["finding_id"], x["type"]))
+
+
+# -- incidents -------------------------------------------------------------------------------------
+
+
+def incident_rules(events: list[dict[str, Any]], deadline_hours: float) -> list[dict[str, Any]]:
+    deadline = round(deadline_hours * 3_600_000)
+    t_end = max(ms(e["occurred_at"]) for e in events)
+    incidents = {e["payload"]["incident_id"]: e for e in events if e["type"] == "incident.opened"}
+    incident_events: dict[str, list[dict[str, Any]]] = {iid: [] for iid in incidents}
+    linked_crimes: dict[str, list[dict[str, Any]]] = {iid: [] for iid in incidents}
+    for e in events:
+        if e["type"].startswith("incident."):
+            incident_events[e["payload"]["incident_id"]].append(e)
+        elif e["type"] == "crime.recorded" and e["payload"]["incident_id"] is not None:
+            linked_crimes[e["payload"]["incident_id"]].append(e)
+
+    out = []
+    for iid, opened in incidents.items():
+        r = ms(opened["occurred_at"])
+        own = incident_events[iid]
+        linked = linked_crimes[iid]
+        division = opened["division"]
+        # CRD_LATE: every linked crime recorded more than the deadline after the report.
+        for crime in linked:
+            if ms(crime["occurred_at"]) - r > deadline:
+                cid, at = crime["payload"]["crime_id"], ms(crime["occurred_at"])
+                out.append(record("finding.raised", CRD_LATE, "crime", cid, crime["division"], at))
+        # CLOSE_CATEGORY_DOWNGRADE: closed non-crime/sink without rationale while crime-indicative
+        # from an opening or updated code, with no linked crime yet.
+        for e in own:
+            if e["type"] != "incident.closed":
+                continue
+            t = ms(e["occurred_at"])
+            p = e["payload"]
+            indicative = any(
+                x["type"] in ("incident.opened", "incident.updated")
+                and code_class(incident_code(x)) == "crime"
+                and ms(x["occurred_at"]) <= t
+                for x in own
+            )
+            crimed = any(ms(c["occurred_at"]) <= t for c in linked)
+            downgrade = code_class(p["closing_code"]) in ("non_crime", "sink") and not p["rationale_recorded"]
+            if downgrade and indicative and not crimed:
+                out.append(record("finding.raised", CLOSE_DOWNGRADE, "incident", iid, division, t))
+        crime_times = [ms(e["occurred_at"]) for e in own if code_class(incident_code(e)) == "crime"]
+        if not crime_times:
+            continue
+        check_at = max(r + deadline, min(crime_times))
+        if check_at > t_end:
+            continue
+        # ONE_CRIME_PER_VICTIM: 1 <= victim-based crimes by the check time < victims.
+        victims = opened["payload"].get("victims", 0)
+        if victims >= 2:
+            k = sum(
+                1
+                for c in linked
+                if ms(c["occurred_at"]) <= check_at and HOCR_CODES[c["payload"]["hocr_code"]]["victim_based"] == "true"
+            )
+            if 1 <= k < victims:
+                out.append(record("finding.raised", ONE_PER_VICTIM, "incident", iid, division, check_at))
+        # CRIME_INDICATIVE_INCIDENT_NOT_CRIMED, resolved by the first crime after the check time.
+        if any(ms(c["occurred_at"]) <= check_at for c in linked):
+            continue
+        explained = any(
+            e["type"] == "incident.closed"
+            and e["payload"]["rationale_recorded"]
+            and code_class(e["payload"]["closing_code"]) in ("non_crime", "sink", "admin")
+            and ms(e["occurred_at"]) <= check_at
+            for e in own
+        )
+        if explained:
+            continue
+        out.append(record("finding.raised", NOT_CRIMED, "incident", iid, division, check_at))
+        later = [ms(c["occurred_at"]) for c in linked if ms(c["occurred_at"]) > check_at]
+        if later:
+            out.append(record("finding.resolved", NOT_CRIMED, "incident", iid, division, min(later)))
+    return out
+
+
+# -- crimes: outcomes and decisions ----------------------------------------------------------------
+
+
+class Crimes:
+    """Crime records and their reclassifications, as read off the file."""
+
+    def __init__(self, events: list[dict[str, Any]]) -> None:
+        self.recorded = {e["payload"]["crime_id"]: e for e in events if e["type"] == "crime.recorded"}
+        self.moves: dict[str, list[dict[str, Any]]] = {}
+        for e in events:
+            if e["type"] == "crime.reclassified":
+                self.moves.setdefault(e["payload"]["crime_id"], []).append(e)
+
+    def known_at(self, crime_id: str, t: int) -> bool:
+        crime = self.recorded.get(crime_id)
+        return crime is not None and ms(crime["occurred_at"]) <= t
+
+    def code_at(self, crime_id: str, t: int) -> str:
+        code = self.recorded[crime_id]["payload"]["hocr_code"]
+        moves = sorted(self.moves.get(crime_id, []), key=lambda e: (ms(e["occurred_at"]), e["event_id"]))
+        for move in moves:
+            if ms(move["occurred_at"]) <= t:
+                code = move["payload"]["to_code"]
+        return code
+
+    def offence_date(self, crime_id: str) -> date:
+        return utc_date(ms(self.recorded[crime_id]["occurred_at"]))
+
+
+def histories(events: list[dict[str, Any]], crimes: Crimes) -> tuple[dict[str, list], dict[str, list]]:
+    """Per offender: snapshots [(time, disposals)] and observed disposals [(time, disposal)]."""
+    snapshots: dict[str, list] = {}
+    observed: dict[str, list] = {}
+    for e in events:
+        p, t = e["payload"], ms(e["occurred_at"])
+        if e["type"] == "offender.history":
+            snapshots.setdefault(p["offender_ref"], []).append((t, p["disposals"]))
+        elif e["type"] == "outcome.assigned" and p["offender_ref"] is not None:
+            row = OUTCOME_TYPES[str(p["outcome_type"])]
+            if row["out_of_court"] == "true" and crimes.known_at(p["crime_id"], t):
+                code = crimes.code_at(p["crime_id"], t)
+                disposal = {
+                    "disposal": row["disposal"],
+                    "offence_group": HOCR_CODES[code]["offence_group"],
+                    "hocr_code": code,
+                    "disposed_on": utc_date(t).isoformat(),
+                }
+                observed.setdefault(p["offender_ref"], []).append((t, disposal))
+    return snapshots, observed
+
+
+def history_at(ref: str, t: int, snapshots: dict[str, list], observed: dict[str, list]) -> list[dict[str, Any]]:
+    """rules.md "Offender history as of an outcome at t"."""
+    outcome_date = utc_date(t)
+    items = []
+    for at, disposals in snapshots.get(ref, []):
+        if at <= t:
+            items += [d for d in disposals if date.fromisoformat(d["disposed_on"]) < outcome_date]
+    items += [d for at, d in observed.get(ref, []) if at < t]
+    return items
+
+
+def within(history: list[dict[str, Any]], offence: date, days: int, kinds: set[str], group: str | None = None) -> int:
+    """How many disposals of these kinds (and group) lie 0..days days before the offence date."""
+    return sum(
+        1
+        for d in history
+        if d["disposal"] in kinds
+        and (group is None or d["offence_group"] == group)
+        and 0 <= (offence - date.fromisoformat(d["disposed_on"])).days <= days
+    )
+
+
+def outcome_rules(p: dict[str, Any], t: int, crimes: Crimes, history: list | None) -> set[str]:
+    """The rules one outcome breaks; ``history`` is None without an offender reference."""
+    kind = p["outcome_type"]
+    code = crimes.code_at(p["crime_id"], t)
+    hocr = HOCR_CODES[code]
+    group = hocr["offence_group"]
+    offence = crimes.offence_date(p["crime_id"])
+    age = p["offender_age"]
+    broken = set()
+    if kind == 3:
+        if hocr["mode_of_trial"] == "indictable_only" and not (p["dpp_consent"] and p["exceptional_circumstances"]):
+            broken.add(INDICTABLE)
+        ok_rank = RANKS.index(p["decision_maker_rank"]) >= RANKS.index("inspector")
+        if policy(code, "caution_restriction") == "specified_either_way" and not (
+            p["exceptional_circumstances"] and ok_rank
+        ):
+            broken.add(SPECIFIED)
+        excused = p["exceptional_circumstances"]
+        if history is not None and not excused and within(history, offence, 730, CAUTION_OR_CONVICTION, group):
+            broken.add(REPEAT)
+    if kind == 6:
+        limit = policy(code, "pnd_value_limit")
+        value = p["penalty_value"]
+        if policy(code, "pnd_eligible") != "true":
+            broken.add(PND_RULE)  # ineligible_offence
+        if value is not None and limit and value > float(limit):
+            broken.add(PND_RULE)  # over_value_limit
+        if age is not None and age < 18:
+            broken.add(PND_RULE)  # under_18
+        if history is not None:
+            if code == "92E" and within(history, offence, 365, {"cannabis_warning"}) == 0:
+                broken.add(PND_RULE)  # cannabis_without_prior_warning
+            if within(history, offence, 730, PND_OR_CAUTION, group):
+                broken.add(PND_RULE)  # prior_similar_disposal
+            if within(history, offence, 730, OOCD | {"conviction"}) >= 3:
+                broken.add(PND_RULE)  # significant_history
+    cannabis_case = kind == 7 or (kind == 6 and code == "92E")
+    if cannabis_case and age is not None and age < 18:
+        broken.add(CANNABIS)  # under_18
+    if history is not None and kind == 7 and within(history, offence, 365, {"cannabis_warning"}):
+        broken.add(CANNABIS)  # second_warning
+    cannabis_pnd = kind == 6 and code == "92E"
+    if history is not None and cannabis_pnd and within(history, offence, 365, {"penalty_notice"}, "drug_offences"):
+        broken.add(CANNABIS)  # pnd_after_pnd
+    if kind == 8:
+        if p["domestic_abuse"] and p.get("intimate_partner") is True:
+            broken.add(CR_RULE)
+        if hocr["mode_of_trial"] == "indictable_only" or policy(code, "high_harm") == "true":
+            broken.add(CR_RULE)
+        if history is not None and within(history, offence, 730, OOCD) >= 1:
+            broken.add(CR_RULE)
+        if p.get("victim_views_recorded") is False:
+            broken.add(CR_RULE)
+    quick = t - ms(crimes.recorded[p["crime_id"]]["occurred_at"]) < 14 * DAY
+    if kind in (14, 16, 18) and policy(code, "fast_outcome_watch") == "true" and quick:
+        broken.add(FAST)
+    return broken
+
+
+def crime_rules(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    crimes = Crimes(events)
+    snapshots, observed = histories(events, crimes)
+    first: dict[tuple[str, str], tuple[int, str]] = {}  # (rule, crime) -> earliest (time, division)
+
+    def raise_(rule: str, e: dict[str, Any]) -> None:
+        key, t = (rule, e["payload"]["crime_id"]), ms(e["occurred_at"])
+        if key not in first or t < first[key][0]:
+            first[key] = (t, e["division"])
+
+    for e in events:
+        p, t = e["payload"], ms(e["occurred_at"])
+        if e["type"] == "outcome.assigned" and crimes.known_at(p["crime_id"], t):
+            ref = p["offender_ref"]
+            history = history_at(ref, t, snapshots, observed) if ref is not None else None
+            for rule in outcome_rules(p, t, crimes, history):
+                raise_(rule, e)
+        elif e["type"] == "crime.cancelled" and crimes.known_at(p["crime_id"], t):
+            rape = policy(crimes.code_at(p["crime_id"], t), "rape") == "true"
+            reason = (p.get("reason") or "").lower()
+            if (
+                (p["cancellation_code"] == "C2" and not p["avi_recorded"])
+                or p["authoriser_role"] not in REGISTRARS
+                or any(phrase in reason for phrase in PHRASES)
+                or (rape and p["authoriser_role"] != "force_crime_registrar")
+            ):
+                raise_(CANCEL, e)
+        elif e["type"] == "crime.reclassified":
+            source, target = HOCR_CODES.get(p["from_code"]), HOCR_CODES.get(p["to_code"])
+            down = source and target and int(target["seriousness"]) < int(source["seriousness"])
+            if down and (p["reason"] is None or not p["reason"].strip() or p["role"] not in REGISTRARS):
+                raise_(RECLASS, e)
+    return [
+        record("finding.raised", rule, "crime", crime_id, division, t)
+        for (rule, crime_id), (t, division) in first.items()
+    ]
