@@ -78,6 +78,8 @@ class Contracts:
         validator = self.validators.get(key) if isinstance(key[0], str) and "." in key[0] else None
         if validator is None:
             raise InvalidEvent(UNKNOWN_TYPE, f"no contract for type {key[0]!r} version {key[1]!r}", "/type")
+        if validator.is_valid(record):  # the common case, several times faster than collecting errors
+            return
         for error in validator.iter_errors(record):
             path = "/" + "/".join(str(p) for p in error.instance_path)
             raise InvalidEvent(SCHEMA, f"{path}: {error.message}", path)

@@ -25,12 +25,12 @@ class EventClock:
     lows: dict[str, int] = field(default_factory=dict)
     max_seen: int = NEVER
     wall_floor: int = NEVER
+    watermark: int = NEVER  # derived: kept current by every change, read on every event
 
-    @property
-    def watermark(self) -> int:
+    def _recompute(self) -> None:
         lows = self.lows
         low = min((lows.get(o, NEVER) for o in self.origins), default=NEVER)
-        return max(low, self.wall_floor)
+        self.watermark = max(low, self.wall_floor)
 
     def is_late(self, at: int) -> bool:
         return at < self.watermark
@@ -40,6 +40,7 @@ class EventClock:
         low = at - self.lateness_ms
         if low > self.lows.get(origin, NEVER):
             self.lows[origin] = low
+            self._recompute()
         if at > self.max_seen:
             self.max_seen = at
 
@@ -47,6 +48,7 @@ class EventClock:
         """Raise an origin's low mark from a progress report (never lowers it)."""
         if low > self.lows.get(origin, NEVER):
             self.lows[origin] = low
+            self._recompute()
 
     def end(self, origin: str, through: int) -> None:
         """``origin`` will send nothing at or before ``through``."""
@@ -58,6 +60,7 @@ class EventClock:
         floor = now_ms - self.lateness_ms
         if floor > self.wall_floor:
             self.wall_floor = floor
+            self._recompute()
 
     def to_dict(self) -> dict[str, Any]:
         return {"lows": self.lows, "max_seen": self.max_seen, "wall_floor": self.wall_floor}
@@ -67,3 +70,4 @@ class EventClock:
             self.progress(origin, low)
         self.max_seen = max(self.max_seen, data.get("max_seen", NEVER))
         self.wall_floor = max(self.wall_floor, data.get("wall_floor", NEVER))
+        self._recompute()
