@@ -148,6 +148,7 @@ class Metrics:
             "Wall time the worker last processed an input record",
             registry=registry,
         )
+        self._seen: set[tuple[str, str]] = set()
         info = Gauge(
             "cdi_build_info", "Version of the monitor and of its rules", ["version", "rules_version"], registry=registry
         )
@@ -162,8 +163,32 @@ class Metrics:
             else:
                 self.resolved.labels(p.rule, p.resolution, finding.division, group).inc()
 
+    def _first_sight(self, division: str, group: str) -> None:
+        """Create a division and offence group's children of the rate metrics at zero, the first
+        time the pair is seen. A counter child otherwise appears with its first increment already
+        counted, which increase() cannot see: for rare series, such as rape cancellations, that
+        would be most of the count. Bounded: one set per pair that occurs."""
+        if (division, group) in self._seen:
+            return
+        self._seen.add((division, group))
+        rape_flags = ("false", "true") if group == "sexual_offences" else ("false",)
+        for result in ("recorded", "explained", "not_recorded"):
+            self.decisions.labels(division, group, result)
+        for rape in rape_flags:
+            self.crimes.labels(division, group, rape)
+            for code in ("C1", "C2", "C3", "C4", "C5"):
+                self.cancellations.labels(division, group, code, rape)
+        for outcome_type in range(1, 23):
+            self.outcomes.labels(division, group, str(outcome_type))
+        for direction in ("down", "up", "level", "unknown"):
+            self.reclassifications.labels(division, group, direction)
+        self.delay.labels(division, group)
+
     def record_observations(self, observations: Iterable[Observation]) -> None:
         for obs in observations:
+            group = getattr(obs, "offence_group", None)
+            if group is not None:
+                self._first_sight(obs.division, group)
             if isinstance(obs, RecordingDelay):
                 self.delay.labels(obs.division, obs.offence_group).observe(obs.seconds)
             elif isinstance(obs, RecordingDecision):
