@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-import statistics
 import subprocess
 import time
 import urllib.parse
@@ -173,10 +172,20 @@ def expectations(result: backtest.BacktestResult, truth: list[dict]) -> tuple[se
         0.073,
         above=True,
     )
-    shares = {d: c[16] / sum(c.values()) for d, c in outcomes.items() if sum(c.values()) >= 50}
-    if len(shares) >= 2:
-        line = statistics.fmean(shares.values()) + 2 * statistics.pstdev(shares.values())
-        judge("CDIOutcome16Outlier", {d: (s, True) for d, s in shares.items()}, line, above=True)
+    # Each division against 1.5 times the others' pooled share (as the alert): judged as a ratio to that line.
+    all16, everything = sum(c[16] for c in outcomes.values()), sum(sum(c.values()) for c in outcomes.values())
+    judge(
+        "CDIOutcome16Outlier",
+        {
+            d: (
+                (c[16] / sum(c.values())) / (1.5 * (all16 - c[16]) / (everything - sum(c.values()))),
+                sum(c.values()) >= 50 and everything > sum(c.values()) and all16 > c[16],
+            )
+            for d, c in outcomes.items()
+        },
+        1.0,
+        above=True,
+    )
     return fire, quiet
 
 
