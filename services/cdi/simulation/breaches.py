@@ -16,6 +16,8 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from cdi import rules
+from cdi.core.disposals import CAUTION_OR_CONVICTION, OUT_OF_COURT, PND_OR_CAUTION
+from cdi.core.reference import RANKS
 from cdi.core.times import MS_PER_DAY
 from cdi.simulation.codes import ReferenceData
 from cdi.simulation.decisions import Cancellation, CrimeCase, Reclassification
@@ -45,29 +47,9 @@ OUTCOME_RULES = (
     FAST_UNSUCCESSFUL,
 )
 
-CAUTION_OR_CONVICTION = frozenset({"conviction", "adult_caution", "youth_caution", "conditional_caution"})
-PND_OR_CAUTION = frozenset({"penalty_notice", "adult_caution", "youth_caution", "conditional_caution"})
-OUT_OF_COURT = frozenset(
-    {
-        "adult_caution",
-        "youth_caution",
-        "conditional_caution",
-        "penalty_notice",
-        "cannabis_warning",
-        "community_resolution",
-    }
-)
+# The disposal groupings and rank order are definitions (docs/rules.md), shared with the core;
+# how the truth is derived from the simulator's choices is this module's own.
 ADULT_CAUTION, PND, CANNABIS_WARNING, COMMUNITY_RESOLUTION = 3, 6, 7, 8
-RANKS = (
-    "staff",
-    "constable",
-    "sergeant",
-    "inspector",
-    "chief_inspector",
-    "superintendent",
-    "chief_superintendent",
-    "chief_officer",
-)
 EPOCH = date(1970, 1, 1)
 
 
