@@ -52,15 +52,18 @@ def test_every_mounted_file_and_build_context_exists():
         build = service.get("build")
         if build:
             assert (COMPOSE.parent / build["context"] / build["dockerfile"]).is_file()
-    assert services["simulator"]["profiles"] == ["simulate"]
+    assert services["simulator"]["profiles"] == services["simulated-worker"]["profiles"] == ["simulate"]
     assert services["monitor-1"]["environment"]["CDI_CLOCK"] == "live"
+    # The simulation replays the past: its own namespace and an event-clock worker.
+    assert services["simulated-worker"]["environment"]["CDI_CLOCK"] == "event"
+    assert services["simulated-worker"]["environment"]["CDI_TOPIC_PREFIX"] == "cdi-sim."
+    assert services["simulator"]["environment"]["CDI_TOPIC_PREFIX"] == "cdi-sim."
 
 
 def test_prometheus_config_scrapes_both_workers_with_the_rule_files():
     config = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
-    [job] = config["scrape_configs"]
-    assert job["job_name"] == "cdi-monitor"
-    assert job["static_configs"][0]["targets"] == ["monitor-1:6066", "monitor-2:6066"]
+    jobs = {job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]}
+    assert jobs == {"cdi-monitor": ["monitor-1:6066", "monitor-2:6066"], "cdi-simulation": ["simulated-worker:6066"]}
     assert config["rule_files"] == ["/etc/prometheus/rules/*.yml"]
     promtool = shutil.which("promtool")
     if promtool is None:
