@@ -300,19 +300,12 @@ def build_app(
             metrics.watermark.set(max(min(s.clock.watermark for s in owned), 0) / 1000)
             metrics.max_event.set(max(max(s.clock.max_seen for s in owned), 0) / 1000)
 
-    @app.on_partitions_revoked.connect
-    async def on_revoked(sender: Any, revoked: Any = (), **kwargs: Any) -> None:
-        """Forget the partitions this worker loses; a partition it keeps keeps its state in memory
-        (dropping it could lose an event processed but not yet saved). Partitions it gains load
-        from their recovered table on first use."""
-        for name, partition_states in states.items():
-            topic = topics.name(STAGE_TOPICS[name])
-            for tp in revoked:
-                if tp.topic == topic:
-                    partition_states.drop(tp.partition)
-                    if name == CRIMES:
-                        crime_progress.pop(tp.partition, None)
-                        crime_sent.pop(tp.partition, None)
+    @app.on_rebalance_complete.connect
+    async def on_rebalance(sender: Any, **kwargs: Any) -> None:
+        for partition_states in states.values():
+            partition_states.reset()
+        crime_progress.clear()
+        crime_sent.clear()
 
     app.cdi_states = states  # type: ignore[attr-defined]
     return app

@@ -47,10 +47,9 @@ class PartitionStates:
         self.origins = origins
         self.states: dict[int, PartitionState] = {}
 
-    def drop(self, partition: int) -> None:
-        """The partition went to another worker: forget it (it reloads from the table if it
-        comes back)."""
-        self.states.pop(partition, None)
+    def reset(self) -> None:
+        """After a rebalance: forget everything; owned partitions are rebuilt from the table."""
+        self.states.clear()
 
     def get(self, partition: int) -> PartitionState:
         state = self.states.get(partition)
