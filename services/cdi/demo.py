@@ -78,7 +78,8 @@ def run_demo(settings: Settings, *, days: int, seconds: float, seed: int, exit_a
             )
         with console.status("starting the worker..."):
             deadline = time.monotonic() + 90
-            while not _metrics_up(metrics_url):
+            # Ready: partitions assigned and tables recovered, not just the web server up.
+            while not (_metrics_up(metrics_url) and "Worker ready" in log_path.read_text(errors="replace")):
                 if worker.poll() is not None or time.monotonic() > deadline:
                     console.print(log_path.read_text(errors="replace")[-3000:])
                     console.print("[red]the worker did not start; its log is above[/]")

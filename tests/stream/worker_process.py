@@ -58,7 +58,10 @@ class WorkerProcess:
                 start_new_session=True,
             )
         deadline = time.monotonic() + timeout
-        while not self._answers():
+        # Ready means partitions assigned and tables recovered (Faust logs "Worker ready"), not
+        # just the web server up: records published during the start-up rebalances have been
+        # seen to go missing (a known gap, see docs/architecture.md).
+        while not (self._answers() and "Worker ready" in self.log()):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"worker did not start:\n{self.log()[-4000:]}")
             time.sleep(0.2)

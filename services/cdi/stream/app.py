@@ -206,7 +206,7 @@ def build_app(
         stage = monitor.stages[name]
         partitions = states[name]
 
-        async def deliver(step: Step, partition: int) -> None:
+        async def deliver(step: Step, partition: int, state: Any) -> None:
             """Send findings and forwarded records and wait until the broker has them, before the
             state change behind them is saved."""
             pending = []
@@ -230,7 +230,7 @@ def build_app(
             metrics.record_findings(step.findings)
             metrics.record_observations(step.observations)
             if name == CRIMES:
-                crime_progress[partition] = partitions.get(partition).clock.watermark
+                crime_progress[partition] = state.clock.watermark
 
         async def run(stream: Any) -> None:
             async for event in stream.events():
@@ -239,10 +239,10 @@ def build_app(
                 headers = _headers(event)
                 if H_PROGRESS in headers:
                     for origin, low in orjson.loads(headers[H_PROGRESS]).items():
-                        await deliver(stage.progress(state, origin, low), partition)
+                        await deliver(stage.progress(state, origin, low), partition, state)
                     if H_WALL in headers:
-                        await deliver(stage.follow_wall_clock(state, int(headers[H_WALL])), partition)
-                    partitions.save(partition, clock=True)
+                        await deliver(stage.follow_wall_clock(state, int(headers[H_WALL])), partition, state)
+                    partitions.save(partition, state, clock=True)
                     watermarks()
                     continue
                 parsed = Event.from_dict(orjson.loads(event.value))  # validated by route
@@ -285,8 +285,8 @@ def build_app(
                     continue
                 if counted:
                     metrics.consumed.labels(parsed.type).inc()
-                await deliver(step, partition)
-                partitions.save(partition)
+                await deliver(step, partition, state)
+                partitions.save(partition, state)
 
         run.__name__ = f"{name}_stage"
         app.agent(stage_topics[name], name=f"{name}-stage")(run)

@@ -73,10 +73,11 @@ class PartitionStates:
             state.clock.restore(clock)
         return state
 
-    def save(self, partition: int, *, clock: bool = False) -> None:
-        """Write changed cases (and the clock if asked) to the table. Call inside the stream
-        iteration of an event from ``partition``: Faust sends changelog records to that partition."""
-        state = self.states[partition]
+    def save(self, partition: int, state: PartitionState, *, clock: bool = False) -> None:
+        """Write the changed cases of ``state`` (and its clock if asked) to the table. Call inside
+        the stream iteration of an event from ``partition``: Faust sends changelog records to that
+        partition. The state is passed in, not looked up: a rebalance completing while the event
+        was in flight may have reset the lookup, and the event's changes must still be saved."""
         cases = state.cases
         assert isinstance(cases, TrackedCases)
         for key in cases.take_dirty():
