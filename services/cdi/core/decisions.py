@@ -20,14 +20,13 @@ from cdi.core.rules import (
     RulesConfig,
     RuleSettings,
 )
-from cdi.core.stage import Forward, Step
+from cdi.core.stage import OFFENDERS, Forward, Step
 from cdi.core.times import format_duration, format_time, utc_date
 
 if TYPE_CHECKING:
     from cdi.core.crimes import Classification, CrimeCase
 
 ADULT_CAUTION = 3
-OFFENDERS = "offenders"
 
 
 class DecisionRules:

@@ -19,9 +19,8 @@ from cdi.core.offenders import OffenderLogic
 from cdi.core.recording import IncidentLogic
 from cdi.core.reference import ReferenceData
 from cdi.core.rules import RulesConfig
-from cdi.core.stage import OFFLINE_ORIGIN, PartitionState, Stage, Step
+from cdi.core.stage import CRIMES, INCIDENTS, OFFENDERS, OFFLINE_ORIGIN, PartitionState, Stage, Step
 
-INCIDENTS, CRIMES, OFFENDERS = "incidents", "crimes", "offenders"
 # The offender stage's input from the crime stage, as an origin of its clock.
 CRIME_STAGE = "crime-stage"
 

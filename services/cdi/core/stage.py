@@ -27,6 +27,9 @@ DUPLICATE = "duplicate"
 
 PURGE = 99  # agenda kind shared by every stage: the end of a case's retention
 
+# The stages, by name (see cdi.core.pipeline); a Forward names the stage it is for.
+INCIDENTS, CRIMES, OFFENDERS = "incidents", "crimes", "offenders"
+
 
 @dataclass(frozen=True, slots=True)
 class Forward:
@@ -43,15 +46,6 @@ class Step:
     observations: list[Observation] = field(default_factory=list)
     forwards: list[Forward] = field(default_factory=list)
     rejected: str | None = ACCEPTED  # LATE or DUPLICATE when the event was not applied
-
-
-class Case(Protocol):
-    key: str
-    division: str
-    first_at: int
-    seen: set[str]
-
-    def to_dict(self) -> dict[str, Any]: ...
 
 
 class CaseLogic(Protocol):
