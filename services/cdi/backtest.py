@@ -1,4 +1,4 @@
-"""Offline mode: the core over a history file, no broker.
+"""Offline mode: the core over a history (any source ``cdi.sources`` reads), no broker.
 
 The stream processor runs the same ``Monitor`` per partition; the end of the file counts as a
 ``history.ended`` marker at the latest event time, just as a bounded replay ends in the stream.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,12 +19,13 @@ from cdi.core.events import Event
 from cdi.core.observations import Observation, RecordingDecision
 from cdi.core.pipeline import Monitor, OfflineRun
 from cdi.core.stage import DUPLICATE, LATE
-from cdi.history import read_lines
+from cdi.sources import FINDINGS, History, SourceError, open_history
+from cdi.sources.selection import Selection
 
 
 @dataclass(slots=True)
 class DeadLetter:
-    line: int
+    line: str  # file:line
     reason: str
     detail: str
     raw: bytes
@@ -48,11 +49,19 @@ class BacktestResult:
 
 
 def run(
-    path: str | Path,
+    history: str | Path | Sequence[str | Path] | History,
     rules_path: str | Path | None = None,
     progress: Callable[[int], None] | None = None,
     keep_observations: bool = False,
+    selection: Selection | None = None,
 ) -> BacktestResult:
+    """Run the rules over ``history`` (a file, several files of one kind, or an opened source),
+    taking only the events ``selection`` takes."""
+    if not isinstance(history, History):
+        history = open_history([history] if isinstance(history, str | Path) else list(history))
+    if history.kind == FINDINGS:
+        raise SourceError(f"{history.name} holds findings, not events: give the history they came from")
+    lines = history.lines() if selection is None else selection.apply(history.lines())
     contracts = Contracts()
     offline = OfflineRun.start(Monitor(rules_files.load(rules_path, contracts), reference_tables.load()))
     result = BacktestResult()
@@ -66,17 +75,17 @@ def run(
         if keep_observations:
             result.observations.extend(observations)
 
-    for number, raw in read_lines(path):
+    for number, (where, raw) in enumerate(lines, start=1):
         result.lines = number
         try:
             event = contracts.decode(raw)
         except InvalidEvent as exc:
-            result.dead_letters.append(DeadLetter(number, exc.reason, exc.detail, raw))
+            result.dead_letters.append(DeadLetter(where, exc.reason, exc.detail, raw))
             continue
         step = offline.process(event)
         if step.rejected == LATE:
             result.dead_letters.append(
-                DeadLetter(number, LATE, f"event time {event.occurred_at} is before the watermark", raw)
+                DeadLetter(where, LATE, f"event time {event.occurred_at} is before the watermark", raw)
             )
             continue
         if step.rejected == DUPLICATE:

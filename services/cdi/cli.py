@@ -21,6 +21,64 @@ def fail(message: str) -> None:
     raise SystemExit(2)
 
 
+def event_time(value: str | None, option: str) -> int | None:
+    """--from/--to: a date (midnight UTC) or an RFC 3339 time; without an offset, UTC."""
+    if value is None:
+        return None
+    from datetime import UTC, datetime
+
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} {value!r}: give a date (2026-03-01) or a time (2026-03-01T08:00:00Z)")
+        raise
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return round(moment.timestamp() * 1000)
+
+
+def selection_options(command):  # type: ignore[no-untyped-def]
+    """--from, --to, --division and --type: which events of a history a command takes."""
+    for option in reversed(
+        [
+            click.option("--from", "start", help="Only events at or after this event time (date or RFC 3339, UTC)."),
+            click.option("--to", "end", help="Only events before this event time (date or RFC 3339, UTC)."),
+            click.option("--division", "divisions", multiple=True, help="Only this division (repeatable)."),
+            click.option(
+                "--type", "types", multiple=True, help="Only this event type, e.g. crime.recorded (repeatable)."
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def make_selection(start: str | None, end: str | None, divisions: tuple[str, ...], types: tuple[str, ...]):  # type: ignore[no-untyped-def]
+    from cdi.sources.selection import Selection
+    from cdi.topics import TOPIC_FOR_TYPE
+
+    unknown = sorted(set(types) - set(TOPIC_FOR_TYPE))
+    if unknown:
+        fail(f"--type {', '.join(unknown)}: not an input event type; use one of {', '.join(TOPIC_FOR_TYPE)}")
+    selection = Selection(event_time(start, "--from"), event_time(end, "--to"), frozenset(divisions), frozenset(types))
+    if selection.start_ms is not None and selection.end_ms is not None and selection.end_ms <= selection.start_ms:
+        fail("--to must be after --from")
+    return selection
+
+
+def open_sources(paths: tuple[Path, ...]):  # type: ignore[no-untyped-def]
+    from cdi.sources import SourceError, open_history
+
+    try:
+        history = open_history(paths)
+    except SourceError as exc:
+        fail(f"{exc}. History commands read JSON-lines histories (.jsonl, .jsonl.gz) and police.uk CSV exports.")
+        raise
+    for note in history.notes:
+        console.print(f"[yellow]{history.kind}:[/] {note}")
+    return history
+
+
 def settings_from_env() -> Settings:
     try:
         return Settings.from_env()
@@ -102,7 +160,7 @@ def simulate(
 
 
 @main.command()
-@click.argument("history", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("history", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -124,18 +182,54 @@ def simulate(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write rejected lines here with their reason.",
 )
+@click.option(
+    "--compare-rules",
+    "compare_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A changed rules file: print what it adds and removes against --rules (or the packaged rules).",
+)
+@click.option(
+    "--diff-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --compare-rules: write every added, removed and changed finding here (JSON lines).",
+)
+@selection_options
 def backtest(
-    history: Path, out: Path | None, rules_path: Path | None, truth: Path | None, dead_letters: Path | None
+    history: tuple[Path, ...],
+    out: Path | None,
+    rules_path: Path | None,
+    truth: Path | None,
+    dead_letters: Path | None,
+    compare_path: Path | None,
+    diff_out: Path | None,
+    start: str | None,
+    end: str | None,
+    divisions: tuple[str, ...],
+    types: tuple[str, ...],
 ) -> None:
-    """Run the rules over a history file, offline, with no broker."""
+    """Run the rules over a history, offline, with no broker.
+
+    HISTORY is one or more files of one kind: JSON-lines histories (.jsonl, .jsonl.gz) or a
+    police.uk street/outcomes CSV export, recognised from their content."""
     from cdi import backtest as offline
     from cdi.history import read_events, write_events
     from cdi.rules import RulesFileError
+    from cdi.sources import SourceError
 
+    source = open_sources(history)
+    selection = make_selection(start, end, divisions, types)
+    if compare_path is not None:
+        compare_rules(source, selection, rules_path, compare_path, diff_out)
+        return
     try:
         with console.status("backtesting...") as status:
-            result = offline.run(history, rules_path, progress=lambda n: status.update(f"backtesting... line {n:,}"))
-    except RulesFileError as exc:
+            result = offline.run(
+                source,
+                rules_path,
+                progress=lambda n: status.update(f"backtesting... line {n:,}"),
+                selection=selection,
+            )
+    except (RulesFileError, SourceError) as exc:
         fail(str(exc))
     records = [f.to_dict() for f in result.findings]
     if out:
@@ -149,7 +243,7 @@ def backtest(
             ],
         )
     total = sum(result.events.values())
-    summary = Table(title=f"Backtest of {history.name}", show_header=True)
+    summary = Table(title=f"Backtest of {source.name}", show_header=True)
     summary.add_column("rule")
     summary.add_column("raised", justify="right")
     summary.add_column("resolved", justify="right")
@@ -190,6 +284,29 @@ def backtest(
             raise SystemExit(1)
 
 
+def compare_rules(source, selection, rules_a: Path | None, rules_b: Path, diff_out: Path | None) -> None:  # type: ignore[no-untyped-def]
+    from cdi import rule_change
+    from cdi.rules import RulesFileError
+    from cdi.sources import SourceError
+
+    try:
+        with console.status("comparing rules...") as status:
+            change = rule_change.compare(
+                source,
+                rules_a,
+                rules_b,
+                progress=lambda which, n: status.update(f"backtesting with rules {which}... line {n:,}"),
+                selection=selection,
+            )
+    except (RulesFileError, SourceError) as exc:
+        fail(str(exc))
+        raise
+    rule_change.render(change, tables)
+    if diff_out:
+        written = rule_change.write_diff(change, diff_out)
+        console.print(f"{written:,} changed findings written to {diff_out}")
+
+
 @main.command()
 def topics() -> None:
     """Create the monitor's topics on CDI_KAFKA_BOOTSTRAP (where missing) and list them."""
@@ -207,24 +324,83 @@ def topics() -> None:
         console.print(f"{names.name(role)}: {partitions} partitions")
 
 
-@main.command()
-@click.argument("history", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--speed",
-    default="max",
-    show_default=True,
-    help="Event-time seconds per wall second (1 = real time, 3600 = an hour a second), or max.",
-)
-def replay(history: Path, speed: str) -> None:
-    """Publish a history file into the input topics of CDI_KAFKA_BOOTSTRAP, ending it with a
-    history.ended marker so the workers close every deadline it covers."""
-    from cdi.history import read_lines
-    from cdi.publish import Published, publish
-    from cdi.topics import ensure_topics
+def namespace_settings(namespace: str | None) -> Settings:
+    """Settings from the environment, moved into ``namespace`` when one is given."""
+    from cdi.settings import SettingsError, namespace_prefix
 
     settings = settings_from_env()
     if not settings.bootstrap:
         fail("CDI_KAFKA_BOOTSTRAP is not set. Point it at the Kafka cluster (host:port), or try `cdi demo`.")
+    if namespace is not None:
+        try:
+            settings = settings.with_(namespace=namespace, topic_prefix=namespace_prefix(namespace))
+        except SettingsError as exc:
+            fail(str(exc))
+    return settings
+
+
+def progress_bar():  # type: ignore[no-untyped-def]
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+@main.command()
+@click.argument("history", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--from-topic",
+    "from_topics",
+    multiple=True,
+    help="Read the history from this Kafka topic instead of files (repeatable; e.g. cdi.incidents).",
+)
+@click.option(
+    "--speed",
+    default="max",
+    show_default=True,
+    help="Event-time seconds per wall second (1 = real time, 100 = 100 times faster), or max.",
+)
+@click.option(
+    "--namespace",
+    help="Replay into this namespace's own topics (cdi.<namespace>.*), beside live traffic; "
+    "run its worker with CDI_NAMESPACE=<namespace> cdi worker.",
+)
+@selection_options
+def replay(
+    history: tuple[Path, ...],
+    from_topics: tuple[str, ...],
+    speed: str,
+    namespace: str | None,
+    start: str | None,
+    end: str | None,
+    divisions: tuple[str, ...],
+    types: tuple[str, ...],
+) -> None:
+    """Publish a history into the input topics, keeping each event's key and event time, and end
+    it with history.ended markers so the workers close every deadline it covers.
+
+    HISTORY is one or more files of one kind (JSON-lines histories or a police.uk export),
+    or use --from-topic to replay a range of live topics. Re-running the same replay adds no
+    findings: the workers drop events they have already applied."""
+    from cdi.publish import publish
+
+    settings = namespace_settings(namespace)
     try:
         rate = None if speed == "max" else float(speed)
     except ValueError:
@@ -232,23 +408,188 @@ def replay(history: Path, speed: str) -> None:
         raise
     if rate is not None and rate <= 0:
         fail("--speed must be positive")
-    ensure_topics(settings)
-    with console.status("replaying...") as status:
+    selection = make_selection(start, end, divisions, types)
+    if bool(history) == bool(from_topics):
+        fail("give either history files or --from-topic, not both and not neither")
+    lines, total, name = replay_lines(settings, history, from_topics, selection)
+    if namespace is not None and from_topics and any(t.startswith(settings.topic_prefix) for t in from_topics):
+        fail(f"--from-topic reads from the namespace {namespace!r} itself; replay into another namespace")
+    create_topics(settings)
+    with progress_bar() as bar:
+        task = bar.add_task(f"replaying {name}", total=total, rate="")
 
-        def progress(p: Published) -> None:
-            status.update(
-                f"replaying... {p.events:,} events ({p.events / max(p.seconds, 1e-9):,.0f}/s)"
-                if p.seconds
-                else f"replaying... {p.events:,} events"
-            )
+        def progress(p) -> None:  # type: ignore[no-untyped-def]
+            rate_text = f"{p.lines / p.seconds:,.0f} events/s" if p.seconds else ""
+            bar.update(task, completed=p.lines, rate=rate_text)
 
-        result = publish(
-            settings, (raw for _, raw in read_lines(history)), speed=rate, source="replay", progress=progress
+        result = publish(settings, lines, speed=rate, source=namespace or "replay", progress=progress)
+    where = f"namespace {settings.namespace!r} ({settings.topic_prefix}*)"
+    if result.interrupted:
+        from cdi.core.times import format_time
+
+        reached = format_time(result.last_event_ms) if result.last_event_ms is not None else "no event"
+        console.print(
+            f"[yellow]stopped[/] after {result.lines:,} of {total:,} events (event time reached: {reached}) "
+            f"into {where}; no end marker was sent, so deadlines after that point stay open. Run the same "
+            "command again to finish: events already applied are dropped as duplicates."
         )
+        raise SystemExit(130)
     console.print(
         f"published {result.events:,} events ({result.unroutable:,} unroutable, sent to be "
-        f"dead-lettered) in {result.seconds:.1f} s to {settings.topic_prefix}*"
+        f"dead-lettered) in {result.seconds:.1f} s to {where}"
     )
+
+
+def replay_lines(settings: Settings, history: tuple[Path, ...], from_topics: tuple[str, ...], selection):  # type: ignore[no-untyped-def]
+    """The raw lines a replay publishes, how many, and a name for the progress bar."""
+    if history:
+        source = open_sources(history)
+        if source.kind == "findings":
+            fail(f"{source.name} holds findings, not events: replay the history they came from")
+        lines = [raw for _, raw in selection.apply(source.lines())]
+        return lines, len(lines), source.name
+    lines = read_topics(settings, from_topics, selection)
+    return lines, len(lines), ", ".join(from_topics)
+
+
+def read_topics(settings: Settings, names: tuple[str, ...], selection) -> list[bytes]:  # type: ignore[no-untyped-def]
+    from cdi.sources.topic_range import TopicRangeError, read_range
+
+    assert settings.bootstrap
+    with progress_bar() as bar:
+        task = bar.add_task(f"reading {', '.join(names)}", total=None, rate="")
+        try:
+            lines = read_range(
+                settings.bootstrap,
+                names,
+                selection,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+        except TopicRangeError as exc:
+            fail(str(exc))
+            raise
+    console.print(f"read {len(lines):,} records ({selection.describe()}) from {', '.join(names)}")
+    return lines
+
+
+def create_topics(settings: Settings) -> None:
+    from cdi.topics import ensure_topics
+
+    try:
+        ensure_topics(settings)
+    except RuntimeError as exc:
+        fail(str(exc))
+
+
+@main.command()
+@click.option(
+    "--topic",
+    "roles",
+    multiple=True,
+    help="Topic to export, by role (incidents, crimes, outcomes, offender-history, findings, dead-letters) "
+    "or full name; repeatable. Default: the four input topics.",
+)
+@click.option("--namespace", help="Export from this replay namespace's topics instead of live ones.")
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="History to write (.jsonl.gz)."
+)
+@selection_options
+def export(
+    roles: tuple[str, ...],
+    namespace: str | None,
+    out: Path,
+    start: str | None,
+    end: str | None,
+    divisions: tuple[str, ...],
+    types: tuple[str, ...],
+) -> None:
+    """Write a range of topics back to a history file, in event-time order, for backtests,
+    reports and replays."""
+    from cdi.history import write_events
+    from cdi.topics import INPUT_ROLES, Topics
+
+    settings = namespace_settings(namespace)
+    names = Topics(settings.topic_prefix)
+    known = set(names.all_roles())
+    topics = tuple(names.name(r) if r in known else r for r in (roles or INPUT_ROLES))
+    selection = make_selection(start, end, divisions, types)
+    lines = read_topics(settings, topics, selection)
+    written = write_events(out, lines)
+    console.print(f"wrote {written:,} records to {out}")
+
+
+@main.command()
+@click.argument("history", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="HTML report to write.")
+@click.option(
+    "--rules",
+    "rules_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Rules file (TOML) for a history; default: the packaged rules.",
+)
+@click.option("--title", default="Crime data integrity report", show_default=True)
+@selection_options
+def report(
+    history: tuple[Path, ...],
+    out: Path,
+    rules_path: Path | None,
+    title: str,
+    start: str | None,
+    end: str | None,
+    divisions: tuple[str, ...],
+    types: tuple[str, ...],
+) -> None:
+    """Write a self-contained HTML report for an audit team: recording compliance with 95%
+    intervals, the within-24-hours rate, findings by rule, the outcome mix, and every finding
+    with its evidence.
+
+    HISTORY is a history (JSON lines or a police.uk export: the rules run over it offline) or
+    a findings file (then the report has the findings only)."""
+    from cdi import backtest as offline
+    from cdi.history import read_events
+    from cdi.report import write_report
+    from cdi.rules import RulesFileError
+    from cdi.sources import FINDINGS, SourceError
+
+    source = open_sources(history)
+    selection = make_selection(start, end, divisions, types)
+    sources = [str(p) for p in history]
+    if source.kind == FINDINGS:
+        import dataclasses
+
+        import orjson
+
+        # --type names input events; a findings file is selected by time and division only.
+        by_time = dataclasses.replace(selection, types=frozenset())
+        findings = [r for p in source.paths for r in read_events(p) if by_time.takes(orjson.dumps(r))]
+        summary = write_report(out, findings, None, title=title, sources=sources)
+    else:
+        try:
+            with console.status("running the rules...") as status:
+                result = offline.run(
+                    source,
+                    rules_path,
+                    progress=lambda n: status.update(f"running the rules... line {n:,}"),
+                    keep_observations=True,
+                    selection=selection,
+                )
+        except (RulesFileError, SourceError) as exc:
+            fail(str(exc))
+            raise
+        from cdi import rules as rules_files
+
+        version = rules_files.load(rules_path).version
+        summary = write_report(
+            out,
+            [f.to_dict() for f in result.findings],
+            result.observations,
+            title=title,
+            sources=sources,
+            rules_version=version,
+        )
+    overall = summary.compliance_overall
+    compliance = f"; recording compliance {overall.share:.1%}" if overall is not None else ""
+    console.print(f"report written to {out}: {summary.findings_raised:,} findings raised{compliance}")
 
 
 @main.command()

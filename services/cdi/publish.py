@@ -8,7 +8,6 @@ covers, exactly as the offline backtest does at the end of the file.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -26,6 +25,11 @@ class Published:
     unroutable: int = 0  # lines that are not valid events: sent to the incidents topic to be dead-lettered
     last_event_ms: int | None = None
     seconds: float = 0.0
+    interrupted: bool = False  # stopped by Ctrl-C: no end marker was sent
+
+    @property
+    def lines(self) -> int:
+        return self.events + self.unroutable
 
 
 def producer(bootstrap: str) -> KafkaProducer:
@@ -48,7 +52,9 @@ def publish(
     end: bool = True,
     progress: Callable[[Published], None] | None = None,
 ) -> Published:
-    """Send raw history lines; ``speed`` is event-time seconds per wall second (None = as fast as possible)."""
+    """Send raw history lines; ``speed`` is event-time seconds per wall second (None = as fast as
+    possible). Ctrl-C stops cleanly: what was sent is flushed, no end marker goes out, and the
+    result says how far it got (``interrupted``)."""
     assert settings.bootstrap
     topics = Topics(settings.topic_prefix)
     out = producer(settings.bootstrap)
@@ -74,10 +80,14 @@ def publish(
             out.send(topics.name(role), value=raw, key=key.encode())
             result.events += 1
             result.last_event_ms = at if result.last_event_ms is None else max(result.last_event_ms, at)
-            if progress is not None and result.events % 2000 == 0:
+            if progress is not None and result.events % 500 == 0:
+                result.seconds = time.monotonic() - started
                 progress(result)
         if end and result.last_event_ms is not None:
             send_end(out, topics, result.last_event_ms, source)
+        out.flush()
+    except KeyboardInterrupt:
+        result.interrupted = True
         out.flush()
     finally:
         out.close()
@@ -94,7 +104,8 @@ def send_end(out: KafkaProducer, topics: Topics, through_ms: int, source: str) -
         partitions = out.partitions_for(name) or {0}
         for partition in sorted(partitions):
             marker = {
-                "event_id": f"end-{uuid.uuid4().hex}",
+                # The same replay ends with the same markers, so a re-run adds nothing new.
+                "event_id": f"end-{source}-{through_ms}-{role}-{partition}",
                 "type": "history.ended",
                 "schema_version": 1,
                 "occurred_at": format_time(through_ms),

@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 
 class SettingsError(ValueError):
     pass
+
+
+LIVE = "live"
+NAMESPACE = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
+
+
+def namespace_prefix(namespace: str) -> str:
+    """Topic prefix of a namespace: live traffic uses ``cdi.``, a replay ``cdi.<namespace>.``."""
+    if not NAMESPACE.fullmatch(namespace):
+        raise SettingsError(
+            f"namespace {namespace!r}: use 1 to 40 lower-case letters, digits or hyphens, "
+            "starting with a letter or digit"
+        )
+    return "cdi." if namespace == LIVE else f"cdi.{namespace}."
 
 
 def _env(name: str, default: str) -> str:
@@ -19,6 +34,7 @@ def _env(name: str, default: str) -> str:
 class Settings:
     bootstrap: str | None = None  # CDI_KAFKA_BOOTSTRAP: host:port[,host:port]; unset = embedded broker (demo)
     topic_prefix: str = "cdi."  # CDI_TOPIC_PREFIX: every topic name and the consumer group start with it
+    namespace: str = LIVE  # CDI_NAMESPACE: live, or a replay's name; labels metrics, sets the default prefix
     partitions: int = 4  # CDI_PARTITIONS: partitions of topics the monitor creates
     replication_factor: int = 1  # CDI_REPLICATION_FACTOR
     store: str = "memory"  # CDI_STORE: memory | rocksdb (table state on local disk)
@@ -52,9 +68,12 @@ class Settings:
         if clock not in {"event", "live"}:
             raise SettingsError(f"CDI_CLOCK={clock!r}: use 'event' (replays) or 'live' (production feed)")
         rules = os.environ.get("CDI_RULES", "").strip()
+        namespace = _env("CDI_NAMESPACE", LIVE)
+        prefix = namespace_prefix(namespace)
         return cls(
             bootstrap=os.environ.get("CDI_KAFKA_BOOTSTRAP", "").strip() or None,
-            topic_prefix=os.environ.get("CDI_TOPIC_PREFIX", "cdi."),
+            topic_prefix=os.environ.get("CDI_TOPIC_PREFIX", prefix),
+            namespace=namespace,
             partitions=int(number("CDI_PARTITIONS", 4, int, 1)),
             replication_factor=int(number("CDI_REPLICATION_FACTOR", 1, int, 1)),
             store=store,
@@ -75,6 +94,7 @@ class Settings:
         names = {
             "bootstrap": "CDI_KAFKA_BOOTSTRAP",
             "topic_prefix": "CDI_TOPIC_PREFIX",
+            "namespace": "CDI_NAMESPACE",
             "partitions": "CDI_PARTITIONS",
             "replication_factor": "CDI_REPLICATION_FACTOR",
             "store": "CDI_STORE",

@@ -95,9 +95,13 @@ class Stage:
         if isinstance(event.payload, HistoryEnded):
             return self.end(state, origin, event.at)
         clock = state.clock
-        if clock.is_late(event.at):
-            return Step(rejected=LATE)
         key = self.logic.key(event)
+        if clock.is_late(event.at):
+            # An event already applied is a duplicate even behind the watermark (a replay run
+            # again), as long as its case is retained; only an unseen one is late.
+            case = state.cases.get(key) if key is not None else None
+            seen = case is not None and event.event_id in case.seen
+            return Step(rejected=DUPLICATE if seen else LATE)
         if key is None:  # nothing this stage keeps
             clock.observe(origin, event.at)
             return self._advance(state, Step())
