@@ -15,7 +15,7 @@ class LinkedCrime:
     crime_id: str
     at: int
     event_id: str
-    hocr_code: str
+    hocr_code: str | None  # None: the source gives no Home Office code
     offence_group: str
     division: str
     timed: bool = False  # recording delay already measured

@@ -33,7 +33,7 @@ class Classification:
     crime_id: str
     recorded_at: int
     recorded_event: str
-    hocr_code: str
+    hocr_code: str | None  # None: the source gives no Home Office code
     offence_group: str
 
 

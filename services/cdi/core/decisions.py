@@ -66,6 +66,8 @@ class DecisionRules:
         )
 
     def _describe(self, crime: Classification) -> str:
+        if crime.hocr_code is None:
+            return f"no Home Office code ({crime.offence_group.replace('_', ' ')})"
         offence = self.reference.offence_codes.get(crime.hocr_code)
         return f"{crime.hocr_code} ({offence.offence.lower()})" if offence else crime.hocr_code
 
@@ -84,44 +86,9 @@ class DecisionRules:
                 and offence.mode_of_trial == "indictable_only"
                 and not (outcome.dpp_consent and outcome.exceptional_circumstances)
             ):
-                missing = [
-                    name
-                    for name, ok in (
-                        ("DPP consent", outcome.dpp_consent),
-                        ("exceptional circumstances", outcome.exceptional_circumstances),
-                    )
-                    if not ok
-                ]
-                self._raise(
-                    case,
-                    self.indictable,
-                    self.indictable.severity,
-                    event,
-                    crime.offence_group,
-                    evidence,
-                    f"Adult caution for crime {case.key}, {what}, an indictable-only offence, without "
-                    f"{' or '.join(missing)} recorded.",
-                    out,
-                )
+                self._indictable_only(case, crime, event, outcome, what, evidence, out)
             if policy.caution_restriction == "specified_either_way":
-                rank_min = self.specified.params["rank_min"]
-                ok_rank = self.reference.rank_at_least(outcome.decision_maker_rank, rank_min)
-                if not (outcome.exceptional_circumstances and ok_rank):
-                    why = (
-                        "no exceptional circumstances recorded"
-                        if not outcome.exceptional_circumstances
-                        else f"decided by a {outcome.decision_maker_rank.replace('_', ' ')}, below {rank_min}"
-                    )
-                    self._raise(
-                        case,
-                        self.specified,
-                        self.specified.severity,
-                        event,
-                        crime.offence_group,
-                        evidence,
-                        f"Adult caution for crime {case.key}, {what}, a specified either-way offence: {why}.",
-                        out,
-                    )
+                self._specified_either_way(case, crime, event, outcome, what, evidence, out)
         if (
             outcome.outcome_type in self.fast.params["outcome_types"]
             and policy.fast_outcome_watch
@@ -142,6 +109,76 @@ class DecisionRules:
         kind = self.reference.outcome_types.get(outcome.outcome_type)
         if kind is not None and kind.disposal is not None and kind.disposal != "charge":
             self._forward(case, crime, event, outcome, kind.disposal, out)
+
+    def _indictable_only(
+        self,
+        case: CrimeCase,
+        crime: Classification,
+        event: Event,
+        outcome: OutcomeAssigned,
+        what: str,
+        evidence: list[str],
+        out: Step,
+    ) -> None:
+        """Both DPP consent and exceptional circumstances are needed: one recorded as absent proves
+        the breach; if the source records neither way, the caution is only likely a breach."""
+        conditions = (
+            ("DPP consent", outcome.dpp_consent),
+            ("exceptional circumstances", outcome.exceptional_circumstances),
+        )
+        missing = [name for name, ok in conditions if ok is False]
+        unknown = [name for name, ok in reversed(conditions) if ok is None]
+        head = f"Adult caution for crime {case.key}, {what}, an indictable-only offence"
+        if missing:
+            severity = self.indictable.severity
+            explanation = f"{head}, without {' or '.join(missing)} recorded."
+            if unknown:
+                explanation += f" {findings.sentence(findings.not_recorded(unknown))}"
+        else:
+            severity = findings.one_step_lower(self.indictable.severity)
+            explanation = (
+                f"{head}: allowed only in exceptional circumstances and with DPP consent, and "
+                f"{findings.not_recorded(unknown)}; confirm on the crime record."
+            )
+        self._raise(case, self.indictable, severity, event, crime.offence_group, evidence, explanation, out)
+
+    def _specified_either_way(
+        self,
+        case: CrimeCase,
+        crime: Classification,
+        event: Event,
+        outcome: OutcomeAssigned,
+        what: str,
+        evidence: list[str],
+        out: Step,
+    ) -> None:
+        rank_min = self.specified.params["rank_min"]
+        exceptional, rank = outcome.exceptional_circumstances, outcome.decision_maker_rank
+        rank_ok = None if rank is None else self.reference.rank_at_least(rank, rank_min)
+        if exceptional and rank_ok:
+            return
+        severity = self.specified.severity
+        if exceptional is False:
+            why = "no exceptional circumstances recorded"
+        elif rank is not None and not rank_ok:
+            why = f"decided by a {rank.replace('_', ' ')}, below {rank_min}"
+            if exceptional is None:
+                why += f"; {findings.not_recorded(['exceptional circumstances'])}"
+        else:  # nothing recorded against the caution, but what would allow it is not known
+            unknown = ["exceptional circumstances"] if exceptional is None else []
+            unknown += ["the decision maker's rank"] if rank is None else []
+            severity = findings.one_step_lower(severity)
+            why = f"{findings.not_recorded(unknown)} (at least {rank_min} rank is needed); confirm on the crime record"
+        self._raise(
+            case,
+            self.specified,
+            severity,
+            event,
+            crime.offence_group,
+            evidence,
+            f"Adult caution for crime {case.key}, {what}, a specified either-way offence: {why}.",
+            out,
+        )
 
     def _forward(
         self, case: CrimeCase, crime: Classification, event: Event, outcome: OutcomeAssigned, disposal: str, out: Step

@@ -62,22 +62,19 @@ class DisposalRules:
 
         policy = self.reference.policy(d.hocr_code)
         under_18 = d.offender_age is not None and d.offender_age < 18
-        if d.outcome_type == ADULT_CAUTION and not d.exceptional_circumstances and self.repeat.enabled:
+        if d.outcome_type == ADULT_CAUTION and d.exceptional_circumstances is not True and self.repeat.enabled:
             priors = within(int(self.repeat.params["window_days"]), CAUTION_OR_CONVICTION, d.offence_group)
             if priors:
-                out.findings.append(
-                    self._finding(
-                        self.repeat,
-                        self.repeat.severity,
-                        event,
-                        d,
-                        priors,
-                        [
-                            f"a {self._kinds(priors)} for a similar offence ({d.offence_group.replace('_', ' ')}) "
-                            f"within {self.repeat.params['window_days']} days before the offence"
-                        ],
-                    )
-                )
+                reasons = [
+                    f"a {self._kinds(priors)} for a similar offence ({d.offence_group.replace('_', ' ')}) "
+                    f"within {self.repeat.params['window_days']} days before the offence"
+                ]
+                severity = self.repeat.severity
+                if d.exceptional_circumstances is None:  # they would allow it: a likely breach, not a shown one
+                    unknown = findings.not_recorded(["exceptional circumstances"])
+                    reasons.append(f"{unknown}; confirm on the crime record")
+                    severity = findings.one_step_lower(severity)
+                out.findings.append(self._finding(self.repeat, severity, event, d, priors, reasons))
         if d.outcome_type == PND and self.pnd.enabled:
             self._pnd(event, d, policy, under_18, within, out)
         cannabis_disposal = d.outcome_type == CANNABIS_WARNING or (d.outcome_type == PND and policy.cannabis)
@@ -131,7 +128,7 @@ class DisposalRules:
     def _pnd(self, event, d, policy, under_18, within, out) -> None:  # type: ignore[no-untyped-def]
         params = self.pnd.params
         reasons, priors, serious = [], [], False
-        if not policy.pnd_eligible:
+        if d.hocr_code is not None and not policy.pnd_eligible:
             reasons.append(f"{d.hocr_code} is not an offence for a penalty notice")
         limit = policy.pnd_value_limit
         if limit is not None and d.penalty_value is not None and d.penalty_value > limit:
@@ -165,18 +162,41 @@ class DisposalRules:
     def _kinds(items: list[HistoryItem]) -> str:
         return " or ".join(sorted({h.disposal.replace("_", " ") for h in items}))
 
+    @staticmethod
+    def _not_checked(rule: str, d: DisposalObserved) -> list[str]:
+        """What the rule could not check because the source does not record it (null fields). A
+        finding stands on what is known; these only say what else might have applied."""
+        notes = []
+        if d.hocr_code is None and rule in (PND_ELIGIBILITY, CR_INELIGIBLE):
+            what = "its mode of trial or harm" if rule == CR_INELIGIBLE else "whether it allows a penalty notice"
+            notes.append(f"the source gives no Home Office code, so {what} was not checked")
+        if d.domestic_abuse is None and rule == CR_INELIGIBLE:
+            notes.append("the source does not record whether this was domestic abuse")
+        if d.offender_ref is None:
+            age_matters = d.offender_age is None and rule in (PND_ELIGIBILITY, CANNABIS_ESCALATION)
+            what = "their age and offending history were" if age_matters else "the offending history was"
+            notes.append(f"the source names no offender, so {what} not checked")
+        return notes
+
     def _finding(self, rule, severity, event, d, priors, reasons) -> Event:  # type: ignore[no-untyped-def]
-        what = self.reference.offence_codes.get(d.hocr_code)
-        offence = f"{d.hocr_code} ({what.offence.lower()})" if what else d.hocr_code
+        if d.hocr_code is None:
+            offence = f"no Home Office code ({d.offence_group.replace('_', ' ')})"
+        else:
+            what = self.reference.offence_codes.get(d.hocr_code)
+            offence = f"{d.hocr_code} ({what.offence.lower()})" if what else d.hocr_code
         outcome = self.reference.outcome_types.get(d.outcome_type)
         name = outcome.name.lower() if outcome else f"outcome {d.outcome_type}"
         evidence = [d.outcome_event, d.crime_event, *sorted({h.event_id for h in priors})]
+        explanation = f"{name.capitalize()} for crime {d.crime_id}, {offence}: " + "; ".join(reasons) + "."
+        notes = self._not_checked(rule.name, d)
+        if notes:
+            explanation += " " + findings.sentence("; ".join(notes))
         return findings.raised(
             rule.name,
             severity,
             Subject("crime", d.crime_id),
             findings.FindingContext(event.force, event.division, event.at, d.offence_group, self.config.version),
             evidence,
-            f"{name.capitalize()} for crime {d.crime_id}, {offence}: " + "; ".join(reasons) + ".",
+            explanation,
             rule.guidance,
         )

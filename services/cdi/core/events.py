@@ -42,7 +42,7 @@ class CrimeRecorded:
     TYPE: ClassVar[str] = "crime.recorded"
     crime_id: str
     incident_id: str | None
-    hocr_code: str
+    hocr_code: str | None  # None: the source gives only a broad category, no Home Office code
     offence_group: str
     victim_ref: str | None = None
 
@@ -74,11 +74,12 @@ class OutcomeAssigned:
     outcome_type: int
     offender_ref: str | None
     offender_age: int | None
-    decision_maker_rank: str
-    exceptional_circumstances: bool
-    dpp_consent: bool
+    # None in the fields below: not known to the source (a public export, say), never "no".
+    decision_maker_rank: str | None
+    exceptional_circumstances: bool | None
+    dpp_consent: bool | None
     penalty_value: float | None
-    domestic_abuse: bool
+    domestic_abuse: bool | None
     intimate_partner: bool | None = None
     victim_views_recorded: bool | None = None
 
@@ -142,16 +143,16 @@ class DisposalObserved:
     offender_ref: str | None
     outcome_type: int
     disposal: str
-    hocr_code: str
+    hocr_code: str | None
     offence_group: str
     offence_date: str
     crime_event: str
     offender_age: int | None
-    decision_maker_rank: str
-    exceptional_circumstances: bool
-    dpp_consent: bool
+    decision_maker_rank: str | None  # None: not known to the source, as in OutcomeAssigned
+    exceptional_circumstances: bool | None
+    dpp_consent: bool | None
     penalty_value: float | None
-    domestic_abuse: bool
+    domestic_abuse: bool | None
     intimate_partner: bool | None = None
     victim_views_recorded: bool | None = None
 

@@ -11,6 +11,25 @@ from dataclasses import dataclass
 from cdi.core.events import Event, FindingRaised, FindingResolved, Subject
 from cdi.core.times import format_time
 
+SEVERITIES = ("low", "medium", "high", "critical")
+
+
+def one_step_lower(severity: str) -> str:
+    """The severity of a finding the source cannot confirm: the breach is likely, not shown, so it
+    ranks one step below a proven one (never below low)."""
+    return SEVERITIES[max(SEVERITIES.index(severity) - 1, 0)]
+
+
+def not_recorded(names: list[str]) -> str:
+    """'the source does not record X or Y': the wording every rule uses for facts it lacks."""
+    return f"the source does not record {' or '.join(names)}"
+
+
+def sentence(text: str) -> str:
+    """``text`` as a sentence of its own: first letter up (unlike str.capitalize, the rest, such as
+    "DPP" or "Home Office", is kept), full stop at the end."""
+    return f"{text[:1].upper()}{text[1:]}."
+
 
 def finding_id(rule: str, subject: Subject) -> str:
     return f"{rule}/{subject.kind}/{subject.id}"

@@ -145,8 +145,8 @@ class IncidentLogic:
         if delay <= self.late_deadline or not self.crd_late.enabled or crime.crime_id in case.late_raised:
             return
         case.late_raised.add(crime.crime_id)
-        offence = self.reference.offence_codes.get(crime.hocr_code)
-        what = f"{crime.hocr_code}, {offence.offence.lower()}" if offence else crime.hocr_code
+        offence = self.reference.offence_codes.get(crime.hocr_code) if crime.hocr_code else None
+        what = f"{crime.hocr_code}, {offence.offence.lower()}" if offence else crime.hocr_code or "no Home Office code"
         out.findings.append(
             findings.raised(
                 CRD_LATE,

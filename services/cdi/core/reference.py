@@ -82,7 +82,7 @@ class ReferenceData:
     policies: dict[str, OffencePolicy] = field(default_factory=dict)
     outcome_types: dict[int, OutcomeType] = field(default_factory=dict)
 
-    def policy(self, code: str) -> OffencePolicy:
+    def policy(self, code: str | None) -> OffencePolicy:
         return self.policies.get(code, NO_POLICY)
 
     @staticmethod
