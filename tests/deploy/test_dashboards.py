@@ -1,7 +1,8 @@
 """The Grafana dashboards (services/cdi/dashboards/ -> deploy/grafana/dashboards/): the committed JSON
 is what the code generates, every panel is complete (datasource, title, description, query), the
 uids are stable, every series a query reads exists (docs/metrics.md, Faust's sensor, `up`,
-`ALERTS` or a named recording rule), and the provisioning files point Grafana at them."""
+`ALERTS` or a named recording rule) and is filtered by the `pipeline` variable, and the
+provisioning files point Grafana at them."""
 
 from __future__ import annotations
 
@@ -44,6 +45,7 @@ RECORDING_RULES = frozenset(
         "division:cdi_reclassifications_down:increase1d",
         "instance:cdi_event_time_lag_seconds:max",
         "topic:cdi_consumer_lag:sum",
+        "instance:cdi_up:max",
     }
 )
 BUILTIN_SERIES = frozenset({"up", "ALERTS"})
@@ -53,6 +55,9 @@ PROMQL_KEYWORDS = frozenset(
     {"by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless", "bool", "offset"}
 )
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
+
+#: The matcher of the `pipeline` variable, which every series a dashboard reads must carry.
+PIPELINE_MATCHER = 'pipeline="$pipeline"'
 
 
 def committed() -> dict[str, dict]:
@@ -111,10 +116,23 @@ def variable_metrics(data: dict) -> set[str]:
     names = set()
     for variable in data.get("templating", {}).get("list", []):
         query = variable.get("query", "")
-        match = re.fullmatch(r"label_values\(\s*([A-Za-z_:][\w:]*)\s*,\s*\w+\s*\)", query)
+        match = re.fullmatch(r"label_values\(\s*([A-Za-z_:][\w:]*)(\{[^}]*\})?\s*,\s*\w+\s*\)", query)
         assert match, f"{data['uid']}: variable {variable.get('name')} has an unexpected query {query!r}"
         names.add(match.group(1))
     return names
+
+
+def selectors(expr: str) -> list[tuple[str, str]]:
+    """(series name, label matchers) of every vector selector of a PromQL expression."""
+    text = re.sub(r"\[[^\]]*\]", " ", expr)  # range selectors
+    text = re.sub(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", text)  # label lists
+    found = []
+    for match in re.finditer(r"(?<![\w.$])([A-Za-z_:][\w:]*)\s*(\{[^}]*\})?", text):
+        name, matchers = match.group(1), match.group(2) or ""
+        if name in PROMQL_KEYWORDS or (not matchers and text[match.end() :].lstrip().startswith("(")):
+            continue  # a keyword or a function call
+        found.append((name, matchers))
+    return found
 
 
 # (a) the committed JSON is what the code generates
@@ -225,6 +243,35 @@ def test_every_query_reads_only_known_series():
             f"{uid}/{title}: {sorted(unknown)} is not in docs/metrics.md, Faust's sensor, up/ALERTS "
             f"or the recording rules the dashboards may use"
         )
+
+
+def test_selectors_are_found():
+    assert selectors(
+        'histogram_quantile(0.5, sum by (le) (rate(a_bucket{pipeline="$pipeline"}[$__rate_interval])))'
+    ) == [("a_bucket", '{pipeline="$pipeline"}')]
+    assert selectors("time() - max by (instance) (b_seconds) or vector(0)") == [("b_seconds", "")]
+
+
+def test_every_query_shows_the_selected_pipeline_only():
+    """Replays run beside live traffic with their own pipeline label; a selector without the
+    pipeline matcher would add a replay's series to live panels."""
+    for uid, title, expr in dashboards.queries():
+        found = selectors(expr)
+        assert found, f"{uid}/{title}: no selector in {expr!r}"
+        for name, matchers in found:
+            assert PIPELINE_MATCHER in matchers, f"{uid}/{title}: {name}{matchers} is not filtered by the pipeline"
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_every_dashboard_selects_one_pipeline_live_by_default(name):
+    variables = committed()[name]["templating"]["list"]
+    first = variables[0]
+    assert first["name"] == "pipeline", f"{name}: the pipeline variable comes first (the others use it)"
+    assert first["query"] == "label_values(cdi_build_info, pipeline)"
+    assert first["current"]["value"] == "live", f"{name}: the dashboards open on live traffic"
+    assert not first.get("multi") and not first.get("includeAll"), f"{name}: one pipeline at a time, never a sum"
+    for variable in variables[1:]:
+        assert PIPELINE_MATCHER in variable["query"], f"{name}: variable {variable['name']} ignores the pipeline"
 
 
 def test_template_variables_read_only_known_series():

@@ -1,7 +1,8 @@
 """End to end on a real Prometheus (Debian package): a worker processes a simulated fortnight with
 known failures while Prometheus scrapes it and evaluates the repository's recording and alert
 rules. The alerts the data calls for reach `firing`, the others stay inactive, and every query of
-every Grafana panel answers with data.
+every Grafana panel answers with data. The worker runs in the default namespace: every series it
+serves, and so every alert, carries pipeline="live".
 
 `for:` and `keep_firing_for:` are set to zero and group intervals to the global one (1 s) in the
 copy of the rules this test loads: a test minutes long cannot wait the hour some alerts hold
@@ -116,6 +117,9 @@ class Prometheus:
         alerts = self.api("alerts")["data"]["alerts"]
         return {(a["labels"]["alertname"], a["labels"].get("division", "")) for a in alerts if a["state"] == "firing"}
 
+    def alert_pipelines(self) -> set[str | None]:
+        return {a["labels"].get("pipeline") for a in self.api("alerts")["data"]["alerts"]}
+
     def stop(self) -> None:
         self.process.terminate()
         try:
@@ -191,6 +195,7 @@ def expectations(result: backtest.BacktestResult, truth: list[dict]) -> tuple[se
 
 def dashboard_query(expr: str) -> str:
     for variable, value in (
+        ("$pipeline", "live"),
         ("$division", ".*"),
         ("$__rate_interval", "1m"),
         ("$__range", "1h"),
@@ -256,6 +261,12 @@ def test_alerts_fire_on_a_real_prometheus_and_every_panel_query_answers(kafka_bo
                     )
             assert not pending_fire, f"never fired: {sorted(pending_fire)}; firing: {sorted(firing)}"
             assert not wrongly, f"fired but should not have: {sorted(wrongly)}"
+            # A live worker's series, Faust's sensor's included, and so its alerts, are all live.
+            samples = worker.metrics()
+            unlabelled = [name for name in samples if 'pipeline="live"' not in name]
+            assert samples and not unlabelled, f"samples without pipeline=live: {unlabelled[:10]}"
+            assert any(name.startswith("cdi_faust_") for name in samples)
+            assert prometheus.alert_pipelines() == {"live"}, prometheus.alert_pipelines()
             # rate() needs two samples of the last series to appear (the late record comes last).
             deadline = time.monotonic() + 30
             while not prometheus.api("query", query="count_over_time(cdi_events_late_total[1m]) >= 3")["data"][

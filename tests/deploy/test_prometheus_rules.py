@@ -75,6 +75,15 @@ REQUIRED_ALERTS = {
 KINDS = {"case", "pipeline", "watchdog"}
 SEVERITIES = {"critical", "warning"}
 
+# Replays (workers started with CDI_NAMESPACE=<name>) label their series pipeline="<name>",
+# live workers pipeline="live"; Alertmanager sends the alerts of any pipeline but live to a
+# receiver without integrations.
+LIVE = "live"
+DISCARD_RECEIVER = "discard"
+# The one kind of join that may leave the pipeline out: per target (job, instance), which is one
+# worker and so one pipeline, as with Prometheus' own `up`, which has no pipeline label.
+PER_TARGET = {"job", "instance"}
+
 DURATION = re.compile(r"(\d+)(ms|y|w|d|h|m|s)")
 DURATION_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 
@@ -151,6 +160,27 @@ def test_promtool_test_rules(path: Path) -> None:
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "SUCCESS" in output and "FAILED" not in output, output
+
+
+def label_lists(expr: str) -> list[tuple[str, set[str]]]:
+    """("by" | "on", labels) for every aggregation and vector matching clause of an expression."""
+    return [
+        (keyword, {label.strip() for label in labels.split(",") if label.strip()})
+        for keyword, labels in re.findall(r"\b(by|on|without|ignoring)\s*\(([^)]*)\)", expr)
+    ]
+
+
+@pytest.mark.parametrize("kind", ["record", "alert"])
+def test_every_aggregation_and_join_keeps_pipelines_apart(kind: str) -> None:
+    """A replay runs beside live traffic: a rule that sums, compares or joins across the pipeline
+    label would mix them. So every `by` and `on` names pipeline (or joins per target), and no
+    rule pools everything into a scalar."""
+    for rule in rules(kind):
+        name, expr = rule[kind], rule["expr"]
+        assert "scalar(" not in expr, f"{name}: scalar() pools every pipeline"
+        for keyword, labels in label_lists(expr):
+            assert keyword in {"by", "on"}, f"{name}: {keyword}() may drop or ignore pipeline; list the labels"
+            assert "pipeline" in labels or labels == PER_TARGET, f"{name}: {keyword} ({', '.join(sorted(labels))})"
 
 
 def test_recording_rules_keep_their_names() -> None:
@@ -248,6 +278,26 @@ def test_every_alert_is_tested_firing_not_firing_and_at_its_for_boundary() -> No
         assert seen["boundary"], f"{name}: no not-yet-firing case one minute before a firing one"
 
 
+def test_promtool_tests_label_worker_series_and_alerts_with_a_pipeline() -> None:
+    """Inputs look like what Prometheus scrapes: every worker series carries pipeline (`up` is
+    Prometheus' own and does not), and every expected alert carries one too; some tests put a
+    replay beside live traffic."""
+    pipelines: set[str] = set()
+    for path, _, group in promtool_tests():
+        for series in group.get("input_series", []):
+            selector = series["series"]
+            if selector.startswith("up{"):
+                assert "pipeline=" not in selector, f"{path.name} / {group['name']}: `up` has no pipeline label"
+                continue
+            match = re.search(r'[{,]pipeline="([^"]+)"', selector)
+            assert match, f"{path.name} / {group['name']}: {selector} has no pipeline label"
+            pipelines.add(match.group(1))
+        for case in group.get("alert_rule_test", []):
+            for alert in case.get("exp_alerts") or []:
+                assert "pipeline" in alert["exp_labels"], f"{path.name} / {group['name']}: {case['alertname']}"
+    assert LIVE in pipelines and len(pipelines) > 1, "no promtool test runs a replay beside live traffic"
+
+
 def test_promtool_tests_evaluate_recording_rules_before_alerts() -> None:
     """promtool evaluates groups in an unspecified order unless group_eval_order lists them;
     alerts read recording rules, so every test file that loads alerts fixes the order."""
@@ -309,6 +359,24 @@ def test_the_route_cases_cover_every_kind_and_severity_of_alert() -> None:
         assert pair in cases, f"{alert['alert']}: no route case for kind={pair[0]}, severity={pair[1]}"
 
 
+def test_the_route_cases_send_every_kind_and_severity_of_replay_alert_nowhere() -> None:
+    """A replay must never page or notify: each kind and severity of alert a replay can raise
+    has a route case with a non-live pipeline, and every such case reaches the discard receiver
+    only. (The Watchdog is fixed to pipeline="live".)"""
+    cases = load_yaml(ROUTE_CASES)["cases"]
+    replay = [c for c in cases if c["labels"].get("pipeline", LIVE) != LIVE]
+    for case in replay:
+        assert case["receivers"] == [DISCARD_RECEIVER], f"{case['name']}: a replay's alert must reach no one"
+    covered = {(c["labels"]["kind"], c["labels"]["severity"]) for c in replay}
+    for alert in rules("alert"):
+        if alert["labels"].get("pipeline") == LIVE:
+            continue
+        pair = (alert["labels"]["kind"], alert["labels"]["severity"])
+        assert pair in covered, f"{alert['alert']}: no route case for a replay's kind={pair[0]}, severity={pair[1]}"
+    receivers = {r["name"]: r for r in load_yaml(ALERTMANAGER_CONFIG)["receivers"]}
+    assert set(receivers[DISCARD_RECEIVER]) == {"name"}, "the discard receiver must have no integrations"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -366,6 +434,12 @@ def states(base: str) -> dict[str, str]:
     return {a["labels"]["alertname"]: a["status"]["state"] for a in api(base, "/api/v2/alerts")}
 
 
+def pipeline_states(base: str) -> dict[tuple[str, str], str]:
+    return {
+        (a["labels"]["alertname"], a["labels"]["pipeline"]): a["status"]["state"] for a in api(base, "/api/v2/alerts")
+    }
+
+
 def until(condition: Any, timeout: float = 10.0) -> Any:
     deadline = time.monotonic() + timeout
     while True:
@@ -379,7 +453,8 @@ def test_case_alerts_are_inhibited_while_the_monitor_is_down(alertmanager: str) 
     by_name = {a["alert"]: a["labels"] for a in rules("alert")}
 
     def alert(name: str, **extra: str) -> dict[str, Any]:
-        return {"labels": {"alertname": name, **by_name[name], **extra}, "annotations": {"summary": name}}
+        labels = {"alertname": name, "pipeline": LIVE, **by_name[name], **extra}
+        return {"labels": labels, "annotations": {"summary": name}}
 
     case = [
         alert("CDIRecordingComplianceLow", division="NORTH"),
@@ -399,3 +474,36 @@ def test_case_alerts_are_inhibited_while_the_monitor_is_down(alertmanager: str) 
         "CDIMonitorDown": "active",
     }
     assert until(lambda: states(alertmanager) == expected), states(alertmanager)
+
+
+def test_a_down_worker_holds_only_the_case_alerts_of_its_own_pipeline(alertmanager: str) -> None:
+    """A stopped replay worker must not silence live case alerts, nor a down live worker a
+    replay's (inhibition is equal on pipeline)."""
+    by_name = {a["alert"]: a["labels"] for a in rules("alert")}
+
+    def alert(name: str, pipeline: str, **extra: str) -> dict[str, Any]:
+        labels = {"alertname": name, **by_name[name], "pipeline": pipeline, **extra}
+        return {"labels": labels, "annotations": {"summary": name}}
+
+    case = [
+        alert("CDIRecordingComplianceLow", LIVE, division="NORTH"),
+        alert("CDIRecordingComplianceLow", "replay-x", division="NORTH"),
+    ]
+    api(alertmanager, "/api/v2/alerts", case)
+    assert until(lambda: len(pipeline_states(alertmanager)) == 2)
+
+    api(
+        alertmanager,
+        "/api/v2/alerts",
+        [alert("CDIMonitorDown", "replay-x", job="cdi-monitor", instance="replay-1:6067")],
+    )
+    expected = {
+        ("CDIRecordingComplianceLow", LIVE): "active",
+        ("CDIRecordingComplianceLow", "replay-x"): "suppressed",
+        ("CDIMonitorDown", "replay-x"): "active",
+    }
+    assert until(lambda: pipeline_states(alertmanager) == expected), pipeline_states(alertmanager)
+
+    api(alertmanager, "/api/v2/alerts", [alert("CDIMonitorDown", LIVE, job="cdi-monitor", instance="monitor-1:6066")])
+    expected |= {("CDIRecordingComplianceLow", LIVE): "suppressed", ("CDIMonitorDown", LIVE): "active"}
+    assert until(lambda: pipeline_states(alertmanager) == expected), pipeline_states(alertmanager)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .panels import DIVISION, Board, Query, division_variable, instant_table, single_stat, time_series
+from .panels import DIVISION, PIPELINE, Board, Query, division_variable, instant_table, single_stat, time_series
 
 UID = "cdi-control-room"
 TITLE = "CDI Monitor — Control room"
@@ -30,8 +30,8 @@ def build() -> Board:
             "needs review by the crime registrar's team.",
             [
                 Query(
-                    f'round(sum(increase(cdi_findings_raised_total{{severity="critical", {DIVISION}}}[24h]))) '
-                    "or vector(0)"
+                    'round(sum(increase(cdi_findings_raised_total{severity="critical", '
+                    f"{DIVISION}, {PIPELINE}}}[24h]))) or vector(0)"
                 )
             ],
             steps=[(None, "green"), (1, "red")],
@@ -43,7 +43,8 @@ def build() -> Board:
             "Green at zero, orange from one.",
             [
                 Query(
-                    f'round(sum(increase(cdi_findings_raised_total{{severity="high", {DIVISION}}}[24h]))) or vector(0)'
+                    'round(sum(increase(cdi_findings_raised_total{severity="high", '
+                    f"{DIVISION}, {PIPELINE}}}[24h]))) or vector(0)"
                 )
             ],
             steps=[(None, "green"), (1, "orange")],
@@ -54,7 +55,7 @@ def build() -> Board:
             "all divisions: records that could not be decoded or broke their contract, and events that "
             "arrived too late. Dead-lettered events are not checked by the rules, so anything above zero "
             "means the findings may be incomplete; see Pipeline health for the reasons.",
-            [Query("round(sum(increase(cdi_dead_letters_total[24h]))) or vector(0)")],
+            [Query(f"round(sum(increase(cdi_dead_letters_total{{{PIPELINE}}}[24h]))) or vector(0)")],
             steps=[(None, "green"), (1, "orange")],
         ),
     )
@@ -63,9 +64,10 @@ def build() -> Board:
             "Active alerts",
             "Prometheus alerts firing now, one row per alert, with their labels (alert name, severity "
             "and, where the alert has them, rule and division). An empty table means nothing is firing. "
-            "Not filtered by the division selector, so alerts about the monitor itself always show.",
-            [Query('ALERTS{alertstate="firing"}')],
-            hide_columns=["Time", "Value", "__name__", "alertstate"],
+            "Not filtered by the division selector, so alerts about the monitor itself always show; only "
+            "the selected pipeline's alerts are listed (a replay's alerts notify no one).",
+            [Query(f'ALERTS{{alertstate="firing", {PIPELINE}}}')],
+            hide_columns=["Time", "Value", "__name__", "alertstate", "pipeline"],
         )
     )
     board.add(
@@ -74,7 +76,12 @@ def build() -> Board:
             "Findings raised in the previous hour, by detection rule, for the selected divisions. Each "
             "point counts the findings of the 60 minutes before it, so a single finding shows as a step "
             "lasting an hour. A rule that suddenly rises points at a practice or system change.",
-            [Query(f"sum by (rule) (rule_division:cdi_findings_raised:increase1h{{{DIVISION}}})", "{{rule}}")],
+            [
+                Query(
+                    f"sum by (rule) (rule_division:cdi_findings_raised:increase1h{{{DIVISION}, {PIPELINE}}})",
+                    "{{rule}}",
+                )
+            ],
             legend_table=True,
         ),
         time_series(
@@ -82,7 +89,12 @@ def build() -> Board:
             "Findings raised in the previous hour, all rules together, by division. Each point counts "
             "the findings of the 60 minutes before it. Compare divisions of similar size: one division "
             "well above the others deserves a look at its local practice.",
-            [Query(f"sum by (division) (rule_division:cdi_findings_raised:increase1h{{{DIVISION}}})", "{{division}}")],
+            [
+                Query(
+                    f"sum by (division) (rule_division:cdi_findings_raised:increase1h{{{DIVISION}, {PIPELINE}}})",
+                    "{{division}}",
+                )
+            ],
             legend_table=True,
         ),
     )
@@ -93,7 +105,7 @@ def build() -> Board:
             "closed with a recorded rationale), summed over the workers, by division. The line rises "
             "with incoming demand and falls as crimes are recorded; a line that keeps climbing means "
             "decisions are falling behind the 24-hour recording deadline.",
-            [Query(f"sum by (division) (cdi_open_cases{{{DIVISION}}})", "{{division}}")],
+            [Query(f"sum by (division) (cdi_open_cases{{{DIVISION}, {PIPELINE}}})", "{{division}}")],
             width=24,
         )
     )

@@ -28,6 +28,14 @@ TAG = "cdi"
 #: Label matcher for the `division` template variable (multi-select, "All" matches everything).
 DIVISION = 'division=~"$division"'
 
+#: Label matcher for the `pipeline` template variable. Every query carries it: replays run beside
+#: live traffic and label their series with their own name, so an unfiltered query would add a
+#: replay's counts to the live ones.
+PIPELINE = 'pipeline="$pipeline"'
+
+#: The pipeline of live traffic (CDI_NAMESPACE's default), which the dashboards open on.
+LIVE = "live"
+
 PERCENT = units.PercentUnit
 SECONDS = units.Seconds
 COUNT = units.Short
@@ -233,14 +241,35 @@ def bar_gauge(
     )
 
 
+def pipeline_variable() -> dashboard.QueryVariable:
+    """Template variable `pipeline`: live traffic (the default) or a replay running beside it.
+    Single-select, without All: a panel shows one pipeline, never a sum of live and a replay."""
+    return (
+        dashboard.QueryVariable("pipeline")
+        .label("Pipeline")
+        .description(
+            "Live traffic, or a replay running beside it (the workers' CDI_NAMESPACE). Every panel "
+            "shows the selected pipeline only."
+        )
+        .datasource(DATASOURCE)
+        .query("label_values(cdi_build_info, pipeline)")
+        .refresh(models.VariableRefresh.ON_TIME_RANGE_CHANGED)
+        .sort(models.VariableSort.ALPHABETICAL_ASC)
+        .multi(False)
+        .include_all(False)
+        .current(models.VariableOption(selected=True, text=LIVE, value=LIVE))
+    )
+
+
 def division_variable(metric: str) -> dashboard.QueryVariable:
-    """Template variable `division`: every division the metric has seen; multi-select with All."""
+    """Template variable `division`: every division the metric has seen in the selected
+    pipeline; multi-select with All."""
     return (
         dashboard.QueryVariable("division")
         .label("Division")
         .description(f"Divisions to show (values of the division label of {metric}).")
         .datasource(DATASOURCE)
-        .query(f"label_values({metric}, division)")
+        .query(f"label_values({metric}{{{PIPELINE}}}, division)")
         .refresh(models.VariableRefresh.ON_TIME_RANGE_CHANGED)
         .sort(models.VariableSort.ALPHABETICAL_ASC)
         .multi(True)
@@ -251,7 +280,8 @@ def division_variable(metric: str) -> dashboard.QueryVariable:
 
 
 class Board:
-    """A dashboard under construction: panel ids are assigned 1, 2, 3... in the order added."""
+    """A dashboard under construction: panel ids are assigned 1, 2, 3... in the order added.
+    Every dashboard gets the `pipeline` variable first (the division variable's query uses it)."""
 
     def __init__(
         self,
@@ -284,8 +314,7 @@ class Board:
                 .keep_time(True)
             )
         )
-        if variables:
-            self._builder = self._builder.variables(list(variables))
+        self._builder = self._builder.variables([pipeline_variable(), *variables])
 
     def _take_id(self) -> int:
         panel_id = self._next_id

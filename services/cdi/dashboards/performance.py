@@ -6,6 +6,7 @@ from .panels import (
     COUNT,
     DIVISION,
     PERCENT,
+    PIPELINE,
     Board,
     Line,
     Query,
@@ -46,7 +47,7 @@ def build() -> Board:
             "were recorded as crimes (or closed with a recorded rationale), per division. The dashed line "
             "is the 90% target: a division below it is leaving crimes unrecorded. Each point covers the "
             "24 hours before it, so a bad day shows as a dip lasting a day.",
-            [Query(f"division:cdi_recording_compliance:ratio1d{{{DIVISION}}}", "{{division}}")],
+            [Query(f"division:cdi_recording_compliance:ratio1d{{{DIVISION}, {PIPELINE}}}", "{{division}}")],
             unit=PERCENT,
             max_value=1,
             line=Line(COMPLIANCE_TARGET, below="red", above="green"),
@@ -56,7 +57,7 @@ def build() -> Board:
             "Share of crimes recorded in the past day whose record was made within 24 hours of the "
             "report, per division. The dashed line is the 95% target: below it, recording decisions are "
             "being made late even when the crime is recorded in the end.",
-            [Query(f"division:cdi_recorded_within_24h:ratio1d{{{DIVISION}}}", "{{division}}")],
+            [Query(f"division:cdi_recorded_within_24h:ratio1d{{{DIVISION}, {PIPELINE}}}", "{{division}}")],
             unit=PERCENT,
             max_value=1,
             line=Line(WITHIN_24H_TARGET, below="red", above="green"),
@@ -69,7 +70,7 @@ def build() -> Board:
             "Small offence groups swing widely from day to day, so read them together with their volume.",
             [
                 Query(
-                    f"division_offence_group:cdi_recording_compliance:ratio1d{{{DIVISION}}}",
+                    f"division_offence_group:cdi_recording_compliance:ratio1d{{{DIVISION}, {PIPELINE}}}",
                     "{{division}} / {{offence_group}}",
                 )
             ],
@@ -92,7 +93,7 @@ def build() -> Board:
             "disposals are being used outside their rules; the findings on the control room say which.",
             [
                 Query(
-                    f"division_offence_group:cdi_outcomes_out_of_court:ratio30d{{{DIVISION}}}",
+                    f"division_offence_group:cdi_outcomes_out_of_court:ratio30d{{{DIVISION}, {PIPELINE}}}",
                     "{{division}} / {{offence_group}}",
                 )
             ],
@@ -105,7 +106,7 @@ def build() -> Board:
             "Share of outcomes assigned in the past 30 days that were outcome 16 (evidential difficulties: "
             "suspect identified but the victim does not support action), per division. A high or rising share can mean "
             "investigations are being closed too readily on the victim's withdrawal.",
-            [Query(f"division:cdi_outcomes_16:ratio30d{{{DIVISION}}}", "{{division}}")],
+            [Query(f"division:cdi_outcomes_16:ratio30d{{{DIVISION}, {PIPELINE}}}", "{{division}}")],
             unit=PERCENT,
             max_value=1,
         ),
@@ -119,7 +120,7 @@ def build() -> Board:
             "outcomes dominate and how that changes when you change the time range.",
             [
                 Query(
-                    f"round(sum by (outcome_type) (increase(cdi_outcomes_total{{{DIVISION}}}[$__range])))",
+                    f"round(sum by (outcome_type) (increase(cdi_outcomes_total{{{DIVISION}, {PIPELINE}}}[$__range])))",
                     "Outcome {{outcome_type}}",
                 )
             ],
@@ -136,7 +137,7 @@ def build() -> Board:
             "deserves an audit of its cancellations.",
             [
                 Query(
-                    f"division_offence_group:cdi_cancellations_per_crime:ratio30d{{{DIVISION}}}",
+                    f"division_offence_group:cdi_cancellations_per_crime:ratio30d{{{DIVISION}, {PIPELINE}}}",
                     "{{division}} / {{offence_group}}",
                 )
             ],
@@ -148,7 +149,7 @@ def build() -> Board:
             "Rape records cancelled in the past 30 days for each rape recorded in the same period, per "
             "division. The dashed line is the national rate of 7.3%: a division above it cancels rape "
             "records more often than forces do nationally, and each cancellation should be checked.",
-            [Query(f"division:cdi_rape_cancellations_per_crime:ratio30d{{{DIVISION}}}", "{{division}}")],
+            [Query(f"division:cdi_rape_cancellations_per_crime:ratio30d{{{DIVISION}, {PIPELINE}}}", "{{division}}")],
             unit=PERCENT,
             line=Line(RAPE_CANCELLATION_NATIONAL, below="green", above="red"),
         ),
@@ -157,7 +158,7 @@ def build() -> Board:
             "Crimes reclassified to a less serious offence in the past day, per division. Each point "
             "counts the 24 hours before it. Look for spikes near the end of a month, quarter or year: "
             "reclassifying down to meet a period-end figure is a known integrity risk.",
-            [Query(f"division:cdi_reclassifications_down:increase1d{{{DIVISION}}}", "{{division}}")],
+            [Query(f"division:cdi_reclassifications_down:increase1d{{{DIVISION}, {PIPELINE}}}", "{{division}}")],
             unit=COUNT,
             width=24,
         ),

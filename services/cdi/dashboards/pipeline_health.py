@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from .panels import COUNT, PER_SECOND, SECONDS, Board, Query, single_stat, time_series
+from .panels import COUNT, PER_SECOND, PIPELINE, SECONDS, Board, Query, single_stat, time_series
 
 UID = "cdi-pipeline-health"
 TITLE = "CDI Monitor — Pipeline health"
 FILENAME = "pipeline-health.json"
 
 RATE = "[$__rate_interval]"
+#: The selected pipeline's series only (see panels.PIPELINE).
+ONE = f"{{{PIPELINE}}}"
 
 
 def build() -> Board:
@@ -30,7 +32,7 @@ def build() -> Board:
             "Events applied to the detection rules per second, by event type, summed over the workers "
             "(after duplicates and late events are removed). It follows the force's daily rhythm; a drop "
             "to zero while the force is busy means the feed or the monitor has stopped.",
-            [Query(f"sum by (type) (rate(cdi_events_consumed_total{RATE}))", "{{type}}")],
+            [Query(f"sum by (type) (rate(cdi_events_consumed_total{ONE}{RATE}))", "{{type}}")],
             unit=PER_SECOND,
         ),
         time_series(
@@ -41,11 +43,11 @@ def build() -> Board:
             "monitor is falling behind the feed.",
             [
                 Query(
-                    f"histogram_quantile(0.5, sum by (le) (rate(cdi_processing_lag_seconds_bucket{RATE})))",
+                    f"histogram_quantile(0.5, sum by (le) (rate(cdi_processing_lag_seconds_bucket{ONE}{RATE})))",
                     "p50",
                 ),
                 Query(
-                    f"histogram_quantile(0.99, sum by (le) (rate(cdi_processing_lag_seconds_bucket{RATE})))",
+                    f"histogram_quantile(0.99, sum by (le) (rate(cdi_processing_lag_seconds_bucket{ONE}{RATE})))",
                     "p99",
                 ),
             ],
@@ -58,7 +60,7 @@ def build() -> Board:
             "is how late findings are. In live mode it stays at or below the allowed lateness (10 minutes "
             "by default); a line climbing past that means the worker is stuck. When replaying a history "
             "it shows how far in the past the replay is.",
-            [Query("instance:cdi_event_time_lag_seconds:max", "{{instance}}")],
+            [Query(f"instance:cdi_event_time_lag_seconds:max{ONE}", "{{instance}}")],
             unit=SECONDS,
         ),
         time_series(
@@ -66,7 +68,7 @@ def build() -> Board:
             "Records published on each input topic that the monitor's consumer group has not yet "
             "committed (end offset minus committed offset, summed over partitions). Near zero is healthy; "
             "a growing backlog means the workers cannot keep up or are not consuming.",
-            [Query("topic:cdi_consumer_lag:sum", "{{topic}}")],
+            [Query(f"topic:cdi_consumer_lag:sum{ONE}", "{{topic}}")],
             unit=COUNT,
         ),
     )
@@ -77,7 +79,7 @@ def build() -> Board:
             "Records per second sent to the dead-letter topic, by reason (malformed, unknown_type and "
             "schema for invalid records, late for events older than the watermark). Any sustained rate "
             "means findings may be missing: fix the producer, or replay the dead letters once fixed.",
-            [Query(f"sum by (reason) (rate(cdi_dead_letters_total{RATE}))", "{{reason}}")],
+            [Query(f"sum by (reason) (rate(cdi_dead_letters_total{ONE}{RATE}))", "{{reason}}")],
             unit=PER_SECOND,
             width=8,
         ),
@@ -86,7 +88,7 @@ def build() -> Board:
             "Records per second that failed decoding (malformed), named an unknown event type "
             "(unknown_type) or broke their JSON schema contract (schema). These are producer problems; "
             "all of them are also dead-lettered.",
-            [Query(f"sum by (reason) (rate(cdi_events_invalid_total{RATE}))", "{{reason}}")],
+            [Query(f"sum by (reason) (rate(cdi_events_invalid_total{ONE}{RATE}))", "{{reason}}")],
             unit=PER_SECOND,
             width=8,
         ),
@@ -97,8 +99,8 @@ def build() -> Board:
             "with at-least-once delivery; late events mean a producer is sending events long after they "
             "happened, beyond the allowed lateness.",
             [
-                Query(f"sum by (type) (rate(cdi_events_late_total{RATE}))", "late {{type}}"),
-                Query(f"sum by (type) (rate(cdi_events_duplicate_total{RATE}))", "duplicate {{type}}"),
+                Query(f"sum by (type) (rate(cdi_events_late_total{ONE}{RATE}))", "late {{type}}"),
+                Query(f"sum by (type) (rate(cdi_events_duplicate_total{ONE}{RATE}))", "duplicate {{type}}"),
             ],
             unit=PER_SECOND,
             width=8,
@@ -109,9 +111,10 @@ def build() -> Board:
         single_stat(
             "Workers up",
             "Whether Prometheus can scrape each monitor worker (job cdi-monitor): green UP or red DOWN, "
-            "one tile per worker. A worker that is down leaves its partitions to the others after a "
-            "rebalance; if every tile is red, nothing is being monitored.",
-            [Query('up{job="cdi-monitor"}', "{{instance}}")],
+            "one tile per worker of the selected pipeline (the one the worker last reported; a worker "
+            "that never answered counts as live). A worker that is down leaves its partitions to the "
+            "others after a rebalance; if every tile is red, nothing is being monitored.",
+            [Query(f"instance:cdi_up:max{ONE}", "{{instance}}")],
             steps=[(None, "red"), (1, "green")],
             mappings={"0": ("DOWN", "red"), "1": ("UP", "green")},
             height=8,
@@ -124,8 +127,8 @@ def build() -> Board:
             "A value that stays at 1 means a worker is stuck in a rebalance or a table recovery and is "
             "not processing.",
             [
-                Query("max by (instance) (cdi_faust_total_rebalances)", "assigning {{instance}}"),
-                Query("max by (instance) (cdi_faust_total_rebalances_recovering)", "recovering {{instance}}"),
+                Query(f"max by (instance) (cdi_faust_total_rebalances{ONE})", "assigning {{instance}}"),
+                Query(f"max by (instance) (cdi_faust_total_rebalances_recovering{ONE})", "recovering {{instance}}"),
             ],
             unit=COUNT,
             width=8,
@@ -135,7 +138,7 @@ def build() -> Board:
             "Wall-clock seconds since each worker last processed an input record. It resets to near zero "
             "with every record; a line that climbs steadily while the force is busy means the worker is "
             "stuck even though it is up.",
-            [Query("time() - max by (instance) (cdi_last_processed_timestamp_seconds)", "{{instance}}")],
+            [Query(f"time() - max by (instance) (cdi_last_processed_timestamp_seconds{ONE})", "{{instance}}")],
             unit=SECONDS,
             width=8,
         ),

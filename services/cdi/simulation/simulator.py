@@ -205,7 +205,8 @@ def plan_casework(
     return CaseworkPlan(cases, offenders, pinned, counts)
 
 
-def write_simulation(sim: Simulation, history_path: str | Path, truth_path: str | Path) -> None:
-    """Write the history and the truth as JSON lines (gzip when a path ends in .gz)."""
+def write_simulation(sim: Simulation, history_path: str | Path, truth_path: str | Path | None = None) -> None:
+    """Write the history and, when asked, the truth as JSON lines (gzip when a path ends in .gz)."""
     write_events(history_path, sim.events)
-    write_events(truth_path, sim.truth)
+    if truth_path is not None:
+        write_events(truth_path, sim.truth)

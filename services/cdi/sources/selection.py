@@ -26,8 +26,6 @@ class Selection:
         return self.start_ms is None and self.end_ms is None and not self.divisions and not self.types
 
     def takes(self, raw: bytes) -> bool:
-        if self.everything:
-            return True
         try:
             record = orjson.loads(raw)
             at = parse_time(record["occurred_at"])

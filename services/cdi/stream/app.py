@@ -33,7 +33,7 @@ from cdi.core.events import Event, HistoryEnded
 from cdi.core.pipeline import CRIME_STAGE, CRIMES, INCIDENTS, OFFENDERS, ROUTES, Monitor
 from cdi.core.stage import DUPLICATE, LATE, Step
 from cdi.settings import Settings
-from cdi.stream.metrics import Metrics, OpenCases
+from cdi.stream.metrics import Metrics, OpenCases, PipelineRegistry
 from cdi.stream.partitions import PartitionStates
 from cdi.topics import INPUT_ROLES, Topics
 
@@ -75,6 +75,27 @@ def stage_origins(partition_counts: dict[str, int]) -> dict[str, tuple[str, ...]
     return {name: tuple(found) for name, found in origins.items()}
 
 
+class _NoReadOffsets(dict):  # type: ignore[type-arg]
+    """Faust's record of the last offset read per partition, made to always answer "none".
+
+    Faust drops a fetched record whose offset is below the last one it read. Around a rebalance
+    it reads records it then skips (fetched before a seek, or while flow was stopped), and the
+    same records fetched again after the seek were then dropped as already read: an event lost
+    without a trace. Without the record every fetched record is delivered; a record delivered
+    twice is harmless here, because every stage drops events it has seen (by event id).
+    """
+
+    def __getitem__(self, key: Any) -> None:
+        return None
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return default
+
+
+def keep_rereads(app: faust.App) -> None:
+    app.consumer._read_offset = _NoReadOffsets()  # type: ignore[attr-defined]
+
+
 def build_app(
     settings: Settings, partition_counts: dict[str, int], registry: CollectorRegistry | None = None
 ) -> faust.App:
@@ -83,7 +104,8 @@ def build_app(
     contracts = Contracts()
     config = rules_files.load(settings.rules_path, contracts)
     monitor = Monitor(config, reference_tables.load())
-    registry = registry or CollectorRegistry()
+    # Every series the worker serves (its own, Faust's sensor's, OpenCases) carries pipeline=<namespace>.
+    registry = registry or PipelineRegistry(settings.namespace)
     metrics = Metrics(registry, config.version, cdi.__version__)
     lateness = config.allowed_lateness_ms
     live = settings.clock == "live"
@@ -109,6 +131,7 @@ def build_app(
         key_serializer="raw",
         value_serializer="raw",
     )
+    keep_rereads(app)
     setup_prometheus_sensors(app, pattern="/metrics", registry=registry, name_prefix="cdi_faust")
 
     def raw_topic(role: str, **kwargs: Any) -> Any:

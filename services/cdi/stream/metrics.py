@@ -1,13 +1,16 @@
 """Prometheus metrics of the worker. Labels are bounded sets only (rule, severity, division,
-offence group, event type, reason, result); never an id. See docs/metrics.md.
+offence group, event type, reason, result, and the worker's pipeline); never an id. See
+docs/metrics.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import copy
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from cdi.core.events import Event
@@ -28,6 +31,44 @@ disable_created_metrics()
 HOUR = 3600.0
 DELAY_BUCKETS = (HOUR, 4 * HOUR, 12 * HOUR, 24 * HOUR, 48 * HOUR, 72 * HOUR, 7 * 24 * HOUR, 30 * 24 * HOUR)
 LAG_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
+
+#: The label every series of a worker carries: its namespace (CDI_NAMESPACE), "live" or a replay's name.
+PIPELINE_LABEL = "pipeline"
+
+
+def with_labels(family: Metric, labels: Mapping[str, str]) -> Metric:
+    """A copy of a metric family with ``labels`` set on every sample. The family itself is left
+    alone: a collector may hand out the same object on every scrape."""
+    labelled = copy.copy(family)  # keeps type, unit, help and any fields of a family subclass
+    labelled.samples = [sample._replace(labels={**sample.labels, **labels}) for sample in family.samples]
+    return labelled
+
+
+class PipelineRegistry(CollectorRegistry):
+    """A registry that adds ``pipeline="<namespace>"`` to every sample it yields.
+
+    The label is added when the registry is collected (that is what Faust's /metrics page and
+    ``generate_latest`` read), not declared by each metric, because Faust's sensor creates its
+    metrics with fixed label names in this same registry. prometheus_client has no constant
+    labels, and a Prometheus target label would not do: the scrape configuration cannot know
+    which namespace a worker was started with, and a replay must stay apart from live traffic
+    even when it is scraped in the live job. A sample's own ``pipeline`` label, should a
+    collector ever set one, is overwritten: the worker's namespace is the authority.
+    (``restricted_registry``, which bypasses ``collect``, is not relabelled; nothing here uses it.)
+    """
+
+    def __init__(self, pipeline: str) -> None:
+        if not pipeline:
+            # Prometheus drops a label with an empty value: the series would look unlabelled
+            # and Alertmanager would route their alerts as live.
+            raise ValueError("the pipeline label needs a value (the worker's namespace)")
+        super().__init__()
+        self.pipeline = pipeline
+
+    def collect(self) -> Iterator[Metric]:
+        labels = {PIPELINE_LABEL: self.pipeline}
+        for family in super().collect():
+            yield with_labels(family, labels)
 
 
 class OpenCases(Collector):
