@@ -53,7 +53,9 @@ def test_stream_findings_equal_offline_and_metrics_count_everything(history, kaf
             time.sleep(0.5)
         metrics = worker.metrics()
         consumed = {k: v for k, v in metrics.items() if k.startswith("cdi_events_consumed_total")}
-        assert consumed == {f'cdi_events_consumed_total{{type="{t}"}}': float(n) for t, n in offline.events.items()}
+        assert consumed == {
+            f'cdi_events_consumed_total{{pipeline="live",type="{t}"}}': float(n) for t, n in offline.events.items()
+        }
         assert worker.total("cdi_events_duplicate_total") == offline.duplicates
         assert published.events == sum(offline.events.values()) + offline.duplicates
         raised = sum(1 for f in expected if f["type"] == "finding.raised")
