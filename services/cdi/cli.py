@@ -446,8 +446,10 @@ def replay_lines(settings: Settings, history: tuple[Path, ...], from_topics: tup
         source = open_sources(history)
         if source.kind == "findings":
             fail(f"{source.name} holds findings, not events: replay the history they came from")
-        lines = [raw for _, raw in selection.apply(source.lines())]
-        return lines, len(lines), source.name
+        # Two passes over the files rather than a list in memory: a year of history stays on disk.
+        with console.status(f"counting the events of {source.name}..."):
+            total = sum(1 for _ in selection.apply(source.lines()))
+        return (raw for _, raw in selection.apply(source.lines())), total, source.name
     lines = read_topics(settings, from_topics, selection)
     return lines, len(lines), ", ".join(from_topics)
 
