@@ -411,9 +411,9 @@ def replay(
     selection = make_selection(start, end, divisions, types)
     if bool(history) == bool(from_topics):
         fail("give either history files or --from-topic, not both and not neither")
-    lines, total, name = replay_lines(settings, history, from_topics, selection)
     if namespace is not None and from_topics and any(t.startswith(settings.topic_prefix) for t in from_topics):
         fail(f"--from-topic reads from the namespace {namespace!r} itself; replay into another namespace")
+    lines, total, name = replay_lines(settings, history, from_topics, selection)
     create_topics(settings)
     with progress_bar() as bar:
         task = bar.add_task(f"replaying {name}", total=total, rate="")
@@ -559,11 +559,9 @@ def report(
     if source.kind == FINDINGS:
         import dataclasses
 
-        import orjson
-
         # --type names input events; a findings file is selected by time and division only.
         by_time = dataclasses.replace(selection, types=frozenset())
-        findings = [r for p in source.paths for r in read_events(p) if by_time.takes(orjson.dumps(r))]
+        findings = [r for p in source.paths for r in read_events(p) if by_time.takes_record(r)]
         summary = write_report(out, findings, None, title=title, sources=sources)
     else:
         try:

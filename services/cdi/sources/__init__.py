@@ -13,7 +13,6 @@ reports, so the offline backtest and the replay publisher treat all sources alik
 
 from __future__ import annotations
 
-import gzip
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,17 +31,10 @@ class SourceError(ValueError):
 
 
 def _first_line(path: Path) -> bytes:
-    with path.open("rb") as raw:
-        gzipped = raw.read(2) == b"\x1f\x8b"
-    opener = gzip.open if gzipped else open
     try:
-        with opener(path, "rb") as fh:  # type: ignore[operator]
-            for line in fh:
-                if line.strip():
-                    return line.strip()
+        return next((line for _, line in read_lines(path)), b"")
     except (OSError, EOFError) as exc:
         raise SourceError(f"{path}: cannot be read ({exc})") from None
-    return b""
 
 
 def kind_of(path: Path) -> str:
@@ -82,12 +74,6 @@ class History:
             first = self.paths[0].name
             return ((f"{first}#{n}", raw) for n, raw in enumerate(self._converted, start=1))
         return ((f"{path.name}:{n}", raw) for path in self.paths for n, raw in read_lines(path))
-
-    def count(self) -> int:
-        """Lines to process (reads the files once more; cheap next to processing them)."""
-        if self._converted is not None:
-            return len(self._converted)
-        return sum(1 for _ in self.lines())
 
 
 def open_history(paths: Sequence[Path | str]) -> History:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
@@ -28,10 +29,16 @@ class Selection:
     def takes(self, raw: bytes) -> bool:
         try:
             record = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return True
+        return self.takes_record(record)
+
+    def takes_record(self, record: Any) -> bool:
+        try:
             at = parse_time(record["occurred_at"])
             division = record["division"]
             kind = record["type"]
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
+        except (KeyError, TypeError, ValueError, AttributeError):
             return True
         if kind == "history.ended":  # a bounded history's own end marker is replaced by the replay's
             return False
