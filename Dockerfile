@@ -13,10 +13,15 @@ RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
 USER cdi
 WORKDIR /home/cdi
 # Production defaults: listen for Prometheus on every interface, the live clock, RocksDB state.
+# Binding 0.0.0.0 is acceptable only because the worker's HTTP server (cdi.stream.http) serves
+# nothing but /metrics, /healthz and /readyz: Faust's own web server, whose /table/ pages serve
+# case records, is off. Never expose the port beyond the scrape network.
 ENV CDI_METRICS_HOST=0.0.0.0 \
     CDI_CLOCK=live \
     CDI_STORE=rocksdb \
     CDI_DATA_DIR=/home/cdi/data
 EXPOSE 6066
+# No HEALTHCHECK here: the image also runs one-shot commands (topics, replay). The worker's
+# liveness is GET /healthz and its readiness GET /readyz (deploy/docker-compose.yml checks /healthz).
 ENTRYPOINT ["cdi"]
 CMD ["worker"]

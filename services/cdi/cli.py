@@ -455,6 +455,7 @@ def replay_lines(settings: Settings, history: tuple[Path, ...], from_topics: tup
 
 
 def read_topics(settings: Settings, names: tuple[str, ...], selection) -> list[bytes]:  # type: ignore[no-untyped-def]
+    from cdi.kafka_security import KafkaSecurityError
     from cdi.sources.topic_range import TopicRangeError, read_range
 
     assert settings.bootstrap
@@ -466,8 +467,9 @@ def read_topics(settings: Settings, names: tuple[str, ...], selection) -> list[b
                 names,
                 selection,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
+                security=settings.security,
             )
-        except TopicRangeError as exc:
+        except (TopicRangeError, KafkaSecurityError) as exc:
             fail(str(exc))
             raise
     console.print(f"read {len(lines):,} records ({selection.describe()}) from {', '.join(names)}")
@@ -595,6 +597,7 @@ def report(
 @main.command()
 def worker() -> None:
     """Run a stream processor (Faust worker) against CDI_KAFKA_BOOTSTRAP."""
+    from cdi.kafka_security import KafkaSecurityError
     from cdi.stream.runner import run_worker
 
     settings = settings_from_env()
@@ -603,7 +606,48 @@ def worker() -> None:
             "CDI_KAFKA_BOOTSTRAP is not set. Point it at a Kafka cluster (host:port), "
             "or run `cdi demo`, which starts an embedded broker."
         )
-    run_worker(settings)
+    try:
+        run_worker(settings)
+    except KafkaSecurityError as exc:
+        fail(str(exc))
+
+
+@main.command("reset-clock")
+@click.option(
+    "--stage", "stages", multiple=True, type=click.Choice(["incidents", "crimes", "offenders"]), help="(repeatable)"
+)
+@click.option("--partition", "partitions", multiple=True, type=click.IntRange(0), help="(repeatable)")
+@click.option("--namespace", help="A replay namespace instead of CDI_NAMESPACE.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def reset_clock(stages: tuple[str, ...], partitions: tuple[int, ...], namespace: str | None, yes: bool) -> None:
+    """Clear the saved event-time clock of stage partitions (all by default).
+
+    Stop every worker of the namespace first. The workers then relearn each clock from their
+    inputs' progress; deadlines fire again once every input has moved on."""
+    from cdi.clock_reset import reset_clocks
+    from cdi.settings import namespace_prefix
+
+    settings = settings_from_env()
+    if namespace:
+        try:
+            settings = settings.with_(namespace=namespace, topic_prefix=namespace_prefix(namespace))
+        except SettingsError as exc:
+            fail(str(exc))
+    if not settings.bootstrap:
+        fail("CDI_KAFKA_BOOTSTRAP is not set: point it at the cluster the workers use.")
+    which = f"stages {', '.join(stages) or 'all'}, partitions {', '.join(map(str, partitions)) or 'all'}"
+    if not yes and not click.confirm(
+        f"Reset the saved clocks of pipeline {settings.namespace!r} ({which})? Every worker must be stopped."
+    ):
+        raise SystemExit(1)
+    try:
+        done = reset_clocks(settings, stages, partitions)
+    except LookupError as exc:
+        fail(f"{exc}. Check CDI_NAMESPACE/--namespace and CDI_KAFKA_BOOTSTRAP.")
+        raise
+    for reset in done:
+        console.print(f"cleared the {reset.stage} stage's clock for partition {reset.partition} ({reset.changelog})")
+    console.print(f"{len(done)} clock(s) cleared; start the workers again.")
 
 
 @main.command()

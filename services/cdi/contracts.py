@@ -1,13 +1,19 @@
 """Event contracts at the edge: decode bytes, validate against ``schemas/``, build typed events.
 
 The JSON Schemas are the single source of truth. A record that fails here never reaches the
-core; the caller dead-letters it with the reason. ``InvalidEvent.detail`` may quote values
-from the record (it goes to the dead-letter topic only); ``InvalidEvent.summary`` names just
-the reason and the field path, so it is safe for logs.
+core; the caller dead-letters it with the reason. Neither ``InvalidEvent.detail`` (the
+dead-letter header) nor ``InvalidEvent.summary`` (logs) quotes a value from the record: a
+rejected field may hold a name or a date of birth. They name the reason, the field path and
+the schema keyword that failed.
+
+Anything the decoder raises, however unforeseen (a leap second, nesting deep enough to exhaust
+the validator's recursion, a year out of range), becomes an ``InvalidEvent``: a record can be
+rejected, never crash its reader.
 """
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -18,6 +24,8 @@ import orjson
 from cdi.core.events import Event
 
 COMMON_ID = "urn:cdi:schema:common:1"
+SAFE_SEGMENT = re.compile(r"[a-z_][a-z0-9_]{0,39}|[0-9]{1,6}")
+KEYWORD = re.compile(r"[A-Za-z$][A-Za-z]{0,39}")  # a JSON Schema keyword, e.g. unevaluatedProperties
 
 MALFORMED = "malformed"
 UNKNOWN_TYPE = "unknown_type"
@@ -70,6 +78,15 @@ class Contracts:
     def validator(self, name: str, version: int = 1) -> Any:
         return self.validators[(name, version)]
 
+    @staticmethod
+    def _where(error: Any) -> tuple[str, str]:
+        """(field path, failed keyword) of a validation error, with no record value in either.
+        A path segment that is not a plain field name or index (it came from the record's own
+        keys) is masked."""
+        parts = [str(p) if SAFE_SEGMENT.fullmatch(str(p)) else "*" for p in error.instance_path]
+        keyword = str(error.schema_path[-1]) if error.schema_path else "schema"
+        return "/" + "/".join(parts), keyword if KEYWORD.fullmatch(keyword) else "schema"
+
     def check(self, record: Any) -> None:
         """Raise InvalidEvent unless ``record`` is a known event type valid against its schema."""
         if not isinstance(record, dict):
@@ -77,16 +94,25 @@ class Contracts:
         key = (record.get("type"), record.get("schema_version"))
         validator = self.validators.get(key) if isinstance(key[0], str) and "." in key[0] else None
         if validator is None:
-            raise InvalidEvent(UNKNOWN_TYPE, f"no contract for type {key[0]!r} version {key[1]!r}", "/type")
+            raise InvalidEvent(UNKNOWN_TYPE, "no contract for this type and schema_version", "/type")
         if validator.is_valid(record):  # the common case, several times faster than collecting errors
             return
         for error in validator.iter_errors(record):
-            path = "/" + "/".join(str(p) for p in error.instance_path)
-            raise InvalidEvent(SCHEMA, f"{path}: {error.message}", path)
+            path, keyword = self._where(error)
+            raise InvalidEvent(SCHEMA, f"{path}: fails the contract's '{keyword}' rule", path)
+        raise InvalidEvent(SCHEMA, "fails its contract")  # is_valid and iter_errors disagreed
 
     def parse(self, record: Any) -> Event:
-        self.check(record)
-        return Event.from_dict(record)
+        try:
+            self.check(record)
+        except InvalidEvent:
+            raise
+        except Exception as exc:  # the validator itself gave up, e.g. on extreme nesting
+            raise InvalidEvent(MALFORMED, f"cannot be validated ({type(exc).__name__})") from None
+        try:
+            return Event.from_dict(record)
+        except Exception as exc:  # valid by pattern, impossible as a value: 23:59:60, year 0
+            raise InvalidEvent(SCHEMA, f"a time or value is out of range ({type(exc).__name__})") from None
 
     def decode(self, raw: bytes) -> Event:
         try:

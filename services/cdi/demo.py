@@ -62,6 +62,8 @@ def run_demo(settings: Settings, *, days: int, seconds: float, seed: int, exit_a
             settings = settings.with_(bootstrap=broker.bootstrap, session_timeout=4.0, heartbeat_interval=1.0)
             console.print(f"embedded broker on {broker.bootstrap}")
         settings = settings.with_(metrics_port=free_port(), data_dir=workdir / "data", progress_interval=0.5)
+        # The demo's feed is a bounded replay it publishes itself: it ends with end markers.
+        settings = settings.with_(end_markers="accept")
         with console.status("creating topics and simulating the force..."):
             ensure_topics(settings)
             sim = simulate(SimulationOptions(days=days, seed=seed))
@@ -145,6 +147,7 @@ def _follow(settings: Settings, feed: _Feed, *, expected: int, total: int, days:
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         group_id=None,
+        **settings.security.kafka_python(),
     )
     found: dict[tuple[str, str], dict] = {}
     by_rule: Counter[str] = Counter()

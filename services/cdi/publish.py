@@ -15,7 +15,9 @@ import orjson
 from kafka import KafkaProducer
 
 from cdi.core.times import format_time, parse_time
+from cdi.kafka_security import KafkaSecurity, explained
 from cdi.settings import Settings
+from cdi.stream.end_markers import H_SIGNATURE, signature
 from cdi.topics import INPUT_ROLES, Topics, route
 
 
@@ -32,15 +34,18 @@ class Published:
         return self.events + self.unroutable
 
 
-def producer(bootstrap: str) -> KafkaProducer:
-    return KafkaProducer(
-        bootstrap_servers=bootstrap,
-        acks="all",
-        linger_ms=5,
-        batch_size=256 * 1024,
-        client_id="cdi-publisher",
-        max_in_flight_requests_per_connection=1,
-    )
+def producer(bootstrap: str, security: KafkaSecurity | None = None) -> KafkaProducer:
+    security = security or KafkaSecurity()
+    with explained(bootstrap, security):
+        return KafkaProducer(
+            bootstrap_servers=bootstrap,
+            acks="all",
+            linger_ms=5,
+            batch_size=256 * 1024,
+            client_id="cdi-publisher",
+            max_in_flight_requests_per_connection=1,
+            **security.kafka_python(),
+        )
 
 
 def publish(
@@ -57,7 +62,7 @@ def publish(
     result says how far it got (``interrupted``)."""
     assert settings.bootstrap
     topics = Topics(settings.topic_prefix)
-    out = producer(settings.bootstrap)
+    out = producer(settings.bootstrap, settings.security)
     result = Published()
     started = time.monotonic()
     first_event_ms: int | None = None
@@ -84,7 +89,7 @@ def publish(
                 result.seconds = time.monotonic() - started
                 progress(result)
         if end and result.last_event_ms is not None:
-            send_end(out, topics, result.last_event_ms, source)
+            send_end(out, topics, result.last_event_ms, source, settings.replay_key)
         out.flush()
     except KeyboardInterrupt:
         result.interrupted = True
@@ -97,8 +102,9 @@ def publish(
     return result
 
 
-def send_end(out: KafkaProducer, topics: Topics, through_ms: int, source: str) -> None:
-    """A ``history.ended`` marker on every partition of every input topic the rules read."""
+def send_end(out: KafkaProducer, topics: Topics, through_ms: int, source: str, key: str | None = None) -> None:
+    """A ``history.ended`` marker on every partition of every input topic the rules read, signed
+    with the replay key when there is one (see cdi.stream.end_markers)."""
     for role in INPUT_ROLES:
         name = topics.name(role)
         partitions = out.partitions_for(name) or {0}
@@ -113,4 +119,6 @@ def send_end(out: KafkaProducer, topics: Topics, through_ms: int, source: str) -
                 "division": "ALL",
                 "payload": {"source": source},
             }
-            out.send(name, value=orjson.dumps(marker), key=None, partition=partition)
+            raw = orjson.dumps(marker)
+            headers = [(H_SIGNATURE, signature(key, raw))] if key else None
+            out.send(name, value=raw, key=None, partition=partition, headers=headers)

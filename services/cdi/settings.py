@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+
+from cdi.kafka_security import KafkaSecurity
 
 
 class SettingsError(ValueError):
@@ -24,6 +26,25 @@ def namespace_prefix(namespace: str) -> str:
             "starting with a letter or digit"
         )
     return "cdi." if namespace == LIVE else f"cdi.{namespace}."
+
+
+END_MARKER_POLICIES = ("auto", "reject", "accept", "signed")
+
+
+def _secret(name: str) -> str | None:
+    """A secret from ``NAME`` or from the file ``NAME_FILE`` names (a mounted secret); not both."""
+    value = os.environ.get(name, "").strip()
+    path = os.environ.get(f"{name}_FILE", "").strip()
+    if value and path:
+        raise SettingsError(f"set {name} or {name}_FILE, not both")
+    if path:
+        try:
+            value = Path(path).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise SettingsError(f"{name}_FILE={path!r} cannot be read ({exc.strerror}); check the path") from None
+        if not value:
+            raise SettingsError(f"{name}_FILE={path!r} is empty")
+    return value or None
 
 
 def _env(name: str, default: str) -> str:
@@ -48,6 +69,15 @@ class Settings:
     heartbeat_interval: float = 1.0  # CDI_HEARTBEAT_INTERVAL
     standby_replicas: int = 0  # CDI_STANDBY_REPLICAS: Faust table standbys
     log_level: str = "info"  # CDI_LOG_LEVEL
+    security: KafkaSecurity = field(default_factory=KafkaSecurity)  # CDI_KAFKA_SECURITY_PROTOCOL, _SSL_*, _SASL_*
+    # CDI_END_MARKERS: which history.ended markers the worker obeys: reject | accept | signed; the
+    # default (auto) rejects them on the live pipeline and, in a replay namespace, accepts them
+    # (signed ones only when a replay key is set). See README "Guarantees".
+    end_markers: str = "auto"
+    # CDI_REPLAY_KEY or CDI_REPLAY_KEY_FILE: the secret `cdi replay` signs its end markers with.
+    replay_key: str | None = field(default=None, repr=False)
+    dead_letter_payload: str = "raw"  # CDI_DEAD_LETTER_PAYLOAD: raw | hash (only a SHA-256 of the record)
+    max_record_bytes: int = 512 * 1024  # CDI_MAX_RECORD_BYTES: larger input records are dead-lettered
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -68,6 +98,12 @@ class Settings:
         if clock not in {"event", "live"}:
             raise SettingsError(f"CDI_CLOCK={clock!r}: use 'event' (replays) or 'live' (production feed)")
         rules = os.environ.get("CDI_RULES", "").strip()
+        end_markers = _env("CDI_END_MARKERS", "auto")
+        if end_markers not in END_MARKER_POLICIES:
+            raise SettingsError(f"CDI_END_MARKERS={end_markers!r}: use one of {', '.join(END_MARKER_POLICIES)}")
+        payload = _env("CDI_DEAD_LETTER_PAYLOAD", "raw")
+        if payload not in {"raw", "hash"}:
+            raise SettingsError(f"CDI_DEAD_LETTER_PAYLOAD={payload!r}: use 'raw' or 'hash'")
         namespace = _env("CDI_NAMESPACE", LIVE)
         prefix = namespace_prefix(namespace)
         return cls(
@@ -87,6 +123,11 @@ class Settings:
             heartbeat_interval=number("CDI_HEARTBEAT_INTERVAL", 1.0, float, 0.1),
             standby_replicas=int(number("CDI_STANDBY_REPLICAS", 0, int, 0)),
             log_level=_env("CDI_LOG_LEVEL", "info"),
+            security=KafkaSecurity.from_env(),
+            end_markers=end_markers,
+            replay_key=_secret("CDI_REPLAY_KEY"),
+            dead_letter_payload=payload,
+            max_record_bytes=int(number("CDI_MAX_RECORD_BYTES", 512 * 1024, int, 1024)),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -108,8 +149,25 @@ class Settings:
             "heartbeat_interval": "CDI_HEARTBEAT_INTERVAL",
             "standby_replicas": "CDI_STANDBY_REPLICAS",
             "log_level": "CDI_LOG_LEVEL",
+            "end_markers": "CDI_END_MARKERS",
+            "replay_key": "CDI_REPLAY_KEY",
+            "dead_letter_payload": "CDI_DEAD_LETTER_PAYLOAD",
+            "max_record_bytes": "CDI_MAX_RECORD_BYTES",
         }
-        return {names[f.name]: str(getattr(self, f.name)) for f in fields(self) if getattr(self, f.name) is not None}
+        env = {
+            names[f.name]: str(getattr(self, f.name))
+            for f in fields(self)
+            if f.name in names and getattr(self, f.name) is not None
+        }
+        return {**env, **self.security.to_env()}
+
+    def end_marker_policy(self) -> str:
+        """What the worker does with a ``history.ended`` marker: reject, accept, or signed."""
+        if self.end_markers != "auto":
+            return self.end_markers
+        if self.namespace == LIVE:
+            return "reject"  # a forged marker would close every open deadline of the live feed
+        return "signed" if self.replay_key else "accept"
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -12,6 +12,7 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
+from cdi.kafka_security import KafkaSecurity, explained
 from cdi.settings import Settings
 
 INPUT_ROLES = ("incidents", "crimes", "outcomes", "offender-history")
@@ -62,16 +63,31 @@ def route(record: dict) -> tuple[str, str]:
     return role, record["payload"][KEY_FIELD[role]]
 
 
-def admin(bootstrap: str, timeout: float = 30.0) -> KafkaAdminClient:
+def admin(bootstrap: str, timeout: float = 30.0, security: KafkaSecurity | None = None) -> KafkaAdminClient:
+    """An admin client, retrying until ``timeout`` while the broker is unreachable; a TLS or SASL
+    failure raises KafkaSecurityError (a RuntimeError) without retrying, saying what to set."""
+    security = security or KafkaSecurity()
     deadline = time.monotonic() + timeout
     while True:
         try:
-            return KafkaAdminClient(bootstrap_servers=bootstrap, client_id="cdi-admin", request_timeout_ms=10_000)
+            with explained(bootstrap, security):
+                return KafkaAdminClient(
+                    bootstrap_servers=bootstrap,
+                    client_id="cdi-admin",
+                    request_timeout_ms=10_000,
+                    **security.kafka_python(),
+                )
         except KafkaError as exc:
             if time.monotonic() > deadline:
+                listener = (
+                    f", and that CDI_KAFKA_SECURITY_PROTOCOL ({security.describe()}) and its "
+                    "credentials match the listener"
+                    if security.protocol != "PLAINTEXT"
+                    else ""
+                )
                 raise RuntimeError(
                     f"cannot reach Kafka at {bootstrap} ({exc}); check CDI_KAFKA_BOOTSTRAP "
-                    f"and that the broker is running"
+                    f"and that the broker is running{listener}"
                 ) from None
             time.sleep(0.5)
 
@@ -80,7 +96,7 @@ def ensure_topics(settings: Settings, timeout: float = 30.0) -> dict[str, int]:
     """Create the monitor's topics where missing; return every role's partition count."""
     assert settings.bootstrap, "ensure_topics needs a broker"
     topics = Topics(settings.topic_prefix)
-    client = admin(settings.bootstrap, timeout)
+    client = admin(settings.bootstrap, timeout, settings.security)
     try:
         existing = set(client.list_topics())
         wanted = [

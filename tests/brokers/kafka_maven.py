@@ -23,6 +23,7 @@ import time
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import IO
@@ -110,6 +111,15 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _free_ports(count: int) -> list[int]:
+    ports: list[int] = []
+    while len(ports) < count:
+        port = _free_port()
+        if port not in ports:
+            ports.append(port)
+    return ports
+
+
 def _java() -> str:
     home = os.environ.get("JAVA_HOME")
     if home and (Path(home) / "bin" / "java").is_file():
@@ -141,11 +151,48 @@ logger.authorizer.name = kafka.authorizer.logger
 logger.authorizer.level = WARN
 """
 
+SCRAM_MECHANISMS = ("SCRAM-SHA-256", "SCRAM-SHA-512")
+SECURE_LISTENERS = ("SASL_SSL", "SSL")
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerTls:
+    """Certificates of a secure test broker, made at start in its folder (deleted on stop)."""
+
+    ca_file: Path  # PEM: the throw-away CA that signed the broker's certificate; clients trust it
+    client_cert_file: Path  # PEM: a client key and certificate chain from the same CA (the SSL listener asks for one)
+
+
+def _write_tls(folder: Path) -> tuple[BrokerTls, Path]:
+    """A fresh CA (``trustme``), a server certificate for 127.0.0.1 and localhost written as a PEM
+    keystore (key first, then the chain; Kafka reads only PKCS#8 keys) and a client certificate."""
+    import trustme  # a test extra, needed only for secure brokers
+    from cryptography.hazmat.primitives import serialization
+
+    folder.mkdir(parents=True, exist_ok=True)
+    ca = trustme.CA(organization_name="CDI Monitor test CA")
+    server = ca.issue_cert("127.0.0.1", "localhost")
+    key = serialization.load_pem_private_key(server.private_key_pem.bytes(), password=None)
+    pkcs8 = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    keystore = folder / "server-keystore.pem"
+    keystore.write_bytes(pkcs8 + b"".join(blob.bytes() for blob in server.cert_chain_pems))
+    tls = BrokerTls(ca_file=folder / "ca.pem", client_cert_file=folder / "client.pem")
+    ca.cert_pem.write_to_path(str(tls.ca_file))
+    ca.issue_cert("cdi-test-client").private_key_and_cert_chain_pem.write_to_path(str(tls.client_cert_file))
+    return tls, keystore
+
 
 class KafkaBroker:
     """A throw-away single-node Kafka broker on 127.0.0.1 (context manager).
 
     ``extra_config`` entries override or extend the generated ``server.properties``.
+
+    ``sasl_users`` (name -> password, letters and digits) adds two listeners beside PLAINTEXT,
+    which stays the inter-broker and default one: SASL_SSL, where every user can log in with PLAIN,
+    SCRAM-SHA-256 and SCRAM-SHA-512 (SCRAM credentials are stored at format time), and SSL, which
+    requires a client certificate. Their certificates come from a CA made at start: ``tls``.
     """
 
     def __init__(
@@ -156,6 +203,7 @@ class KafkaBroker:
         heap: str = "512m",
         start_timeout: float = 60.0,
         stop_timeout: float = 20.0,
+        sasl_users: Mapping[str, str] | None = None,
     ) -> None:
         self._cache_dir = cache_dir
         self._extra = dict(extra_config or {})
@@ -166,12 +214,30 @@ class KafkaBroker:
         self._log_fh: IO[bytes] | None = None
         self._tmp: Path | None = None
         self._port: int | None = None
+        self._sasl_users = dict(sasl_users) if sasl_users is not None else None
+        self._listener_ports: dict[str, int] = {}
+        self._tls: BrokerTls | None = None
 
     @property
     def bootstrap(self) -> str:
         if self._port is None:
             raise RuntimeError("KafkaBroker is not started")
         return f"127.0.0.1:{self._port}"
+
+    def bootstrap_for(self, listener: str) -> str:
+        """``host:port`` of a listener: PLAINTEXT, or SASL_SSL and SSL on a broker with ``sasl_users``."""
+        if listener not in self._listener_ports:
+            raise RuntimeError(
+                f"KafkaBroker has no running {listener} listener (has: {sorted(self._listener_ports)}); "
+                "SASL_SSL and SSL need sasl_users"
+            )
+        return f"127.0.0.1:{self._listener_ports[listener]}"
+
+    @property
+    def tls(self) -> BrokerTls:
+        if self._tls is None:
+            raise RuntimeError("KafkaBroker has no certificates: start it with sasl_users")
+        return self._tls
 
     @property
     def log_path(self) -> Path | None:
@@ -213,20 +279,22 @@ class KafkaBroker:
 
     def _launch(self, libs: Path) -> None:
         self._tmp = Path(tempfile.mkdtemp(prefix="cdi-kafka-"))
-        port, controller_port = _free_port(), _free_port()
-        while controller_port == port:
-            controller_port = _free_port()
+        secure = self._sasl_users is not None
+        port, controller_port, *secure_ports = _free_ports(2 + len(SECURE_LISTENERS) * secure)
         self._port = port
+        self._listener_ports = {"PLAINTEXT": port, **dict(zip(SECURE_LISTENERS, secure_ports, strict=False))}
+        endpoints = ",".join(f"{name}://127.0.0.1:{p}" for name, p in self._listener_ports.items())
+        protocols = ",".join(f"{name}:{name}" for name in self._listener_ports)
         props = {
             "process.roles": "broker,controller",
             "node.id": "1",
             # Static quorum: no --standalone at format time and no voter bookkeeping.
             "controller.quorum.voters": f"1@127.0.0.1:{controller_port}",
-            "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
-            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}",
+            "listeners": f"{endpoints},CONTROLLER://127.0.0.1:{controller_port}",
+            "advertised.listeners": endpoints,
             "controller.listener.names": "CONTROLLER",
             "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "listener.security.protocol.map": f"{protocols},CONTROLLER:PLAINTEXT",
             "log.dirs": str(self._tmp / "data"),
             "num.partitions": "1",
             "default.replication.factor": "1",
@@ -243,6 +311,7 @@ class KafkaBroker:
             "log.segment.bytes": str(8 * 1024 * 1024),
             "num.network.threads": "2",
             "num.io.threads": "2",
+            **self._secure_config(),
             **self._extra,
         }
         server_props = self._tmp / "server.properties"
@@ -262,8 +331,16 @@ class KafkaBroker:
             f"{libs}/*",
         ]
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        # SCRAM credentials live in the cluster metadata: in KRaft they are added when formatting.
+        scram = [
+            arg
+            for name, password in (self._sasl_users or {}).items()
+            for mechanism in SCRAM_MECHANISMS
+            for arg in ("--add-scram", f"{mechanism}=[name={name},password={password}]")
+        ]
+        storage = ["kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "-c", str(server_props)]
         fmt = subprocess.run(
-            [*java, "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "-c", str(server_props)],
+            [*java, *storage, *scram],
             capture_output=True,
             text=True,
             timeout=120,
@@ -282,6 +359,27 @@ class KafkaBroker:
         )
         self._wait_ready(log_path)
 
+    def _secure_config(self) -> dict[str, str]:
+        if self._sasl_users is None:
+            return {}
+        assert self._tmp is not None
+        self._tls, keystore = _write_tls(self._tmp / "tls")
+        plain_users = " ".join(f'user_{name}="{password}"' for name, password in self._sasl_users.items())
+        scram_login = "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+        return {
+            "sasl.enabled.mechanisms": ",".join(("PLAIN", *SCRAM_MECHANISMS)),
+            "listener.name.sasl_ssl.plain.sasl.jaas.config": (
+                f"org.apache.kafka.common.security.plain.PlainLoginModule required {plain_users};"
+            ),
+            **{f"listener.name.sasl_ssl.{m.lower()}.sasl.jaas.config": scram_login for m in SCRAM_MECHANISMS},
+            # Kafka 4 reads PEM files directly: no JKS or PKCS#12 conversion.
+            "ssl.keystore.type": "PEM",
+            "ssl.keystore.location": str(keystore),
+            "ssl.truststore.type": "PEM",
+            "ssl.truststore.location": str(self._tls.ca_file),
+            "listener.name.ssl.ssl.client.auth": "required",
+        }
+
     def _wait_ready(self, log_path: Path) -> None:
         from kafka import KafkaAdminClient  # kafka-python; only needed once a broker runs
 
@@ -296,7 +394,7 @@ class KafkaBroker:
                 raise RuntimeError(f"Kafka broker exited with {self._proc.returncode}; log tail:\n{tail}")
             # The client listener opens only at the end of startup; probe it before the client,
             # which would otherwise log connection errors on every try.
-            if _port_open(self._port):
+            if all(_port_open(p) for p in self._listener_ports.values()):
                 try:
                     admin = KafkaAdminClient(
                         bootstrap_servers=self.bootstrap,
@@ -333,6 +431,8 @@ class KafkaBroker:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
         self._port = None
+        self._listener_ports = {}
+        self._tls = None
 
     def stop(self) -> None:
         """Stop the broker and delete its folder; safe to call more than once."""

@@ -49,7 +49,7 @@ RECORDING_RULES = frozenset(
     }
 )
 BUILTIN_SERIES = frozenset({"up", "ALERTS"})
-FAUST_PREFIX = "cdi_faust"  # name_prefix given to setup_prometheus_sensors in cdi.stream.app
+FAUST_PREFIX = "cdi_faust"  # name prefix of Faust's sensor, installed by cdi.stream.http
 
 PROMQL_KEYWORDS = frozenset(
     {"by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless", "bool", "offset"}
@@ -282,8 +282,9 @@ def test_template_variables_read_only_known_series():
 
 def test_faust_rebalance_gauges_are_the_sensors_names():
     assert {"cdi_faust_total_rebalances", "cdi_faust_total_rebalances_recovering"} <= faust_metrics()
-    source = (ROOT / "services" / "cdi" / "stream" / "app.py").read_text()
-    assert f'name_prefix="{FAUST_PREFIX}"' in source
+    from cdi.stream import http
+
+    assert http.FAUST_PREFIX == FAUST_PREFIX
 
 
 def test_recording_rules_used_are_defined_once_the_rule_files_exist():

@@ -43,6 +43,8 @@ class CrimeCase:
     force: str
     division: str
     first_at: int
+    last_at: int = 0  # the latest event time applied
+    final_at: int | None = None  # the earliest final decision: a final outcome type or a cancellation
     recorded: list[Any] | None = None  # [at, event_id, hocr_code, offence_group] of the earliest record
     reclassified: list[list[Any]] = field(default_factory=list)  # sorted [at, event_id, to_code, to_group]
     pending: pending.Pending = field(default_factory=list)  # decisions awaiting the watermark
@@ -55,6 +57,8 @@ class CrimeCase:
             "force": self.force,
             "division": self.division,
             "first_at": self.first_at,
+            "last_at": self.last_at,
+            "final_at": self.final_at,
             "recorded": self.recorded,
             "reclassified": self.reclassified,
             "pending": self.pending,
@@ -85,6 +89,9 @@ class CrimeLogic:
         self.reference = reference
         self.rules = DecisionRules(config, reference)
         self.retention = config.case_retention_ms
+        self.final_margin = config.crime_final_margin_ms
+        self.retention_max = config.crime_retention_max_ms
+        self.final_outcomes = config.final_outcome_types
 
     # -- stage protocol --------------------------------------------------------------------------
 
@@ -101,7 +108,16 @@ class CrimeLogic:
         return CrimeCase.from_dict(data)
 
     def expires_at(self, case: CrimeCase) -> int:
-        return case.first_at + self.retention
+        """Until the final decision plus a margin (docs/architecture.md, "Retention and bounded state"): at least the
+        case retention after the first event, at most ``crime_retention_max`` after it. Event
+        times only, and the earliest and latest of them, so arrival order does not matter."""
+        bound = case.first_at + self.retention_max
+        if case.final_at is None:
+            return bound
+        return min(bound, max(case.first_at + self.retention, case.last_at + self.final_margin))
+
+    def fits(self, case: CrimeCase, event: Event, watermark: int) -> bool:
+        return True  # a crime grows by one row per event: the stage's event bound covers it
 
     def is_open(self, case: CrimeCase) -> bool:
         return False
@@ -111,6 +127,13 @@ class CrimeLogic:
 
     def apply(self, case: CrimeCase, event: Event, out: Step) -> None:
         payload = event.payload
+        case.first_at = min(case.first_at, event.at)
+        case.last_at = max(case.last_at, event.at)
+        final = isinstance(payload, CrimeCancelled) or (
+            isinstance(payload, OutcomeAssigned) and payload.outcome_type in self.final_outcomes
+        )
+        if final and (case.final_at is None or event.at < case.final_at):
+            case.final_at = event.at
         if isinstance(payload, CrimeRecorded):
             # The earliest record counts, whatever order records arrive in.
             if case.recorded is None or [event.at, event.event_id] < case.recorded[:2]:

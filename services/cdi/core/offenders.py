@@ -4,10 +4,20 @@ record snapshots plus the disposals the monitor itself saw) and the outcome rule
 
 A disposal is judged at its own event time, once the watermark has passed it: by then every
 snapshot taken at or before it and every earlier disposal has arrived, whatever their order.
+
+A snapshot is the offender's whole national record as of its time, so the latest one taken at or
+before a decision replaces every earlier one. Older snapshots are kept only while a decision not
+yet judged could still need them: once the watermark passes a snapshot's time (a due time of its
+own, ``PRUNE``), every snapshot before it is dropped; any decision still to come is later than the
+watermark, hence than that snapshot. Pruning happens only at event times the agenda fires, so the
+state and the findings do not depend on arrival order. Disposals older than any rule could ask
+about (the longest history window plus the oldest offence a decision can still concern) are
+dropped too: from a snapshot when it arrives, from the disposals the monitor saw when it fires.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,11 +25,22 @@ from cdi.core import pending
 from cdi.core.disposals import DisposalRules, HistoryItem
 from cdi.core.events import DisposalObserved, Event, OffenderHistory
 from cdi.core.reference import ReferenceData
-from cdi.core.rules import RulesConfig
+from cdi.core.rules import CANNABIS_ESCALATION, CR_INELIGIBLE, PND_ELIGIBILITY, REPEAT_CAUTION, RulesConfig
 from cdi.core.stage import Step
 from cdi.core.times import MS_PER_DAY, epoch_day
 
 DECIDE = 0
+PRUNE = 1  # the watermark passed a snapshot's time: the snapshots before it are no longer needed
+
+ANONYMOUS = "crime:"  # key prefix of a disposal with no offender: no history, nothing to keep for long
+
+# History windows of the rules, in days (docs/rules.md); the longest bounds what is kept.
+WINDOWS = {
+    REPEAT_CAUTION: ("window_days",),
+    PND_ELIGIBILITY: ("window_days", "cannabis_window_days", "significant_history_days"),
+    CANNABIS_ESCALATION: ("window_days",),
+    CR_INELIGIBLE: ("window_days",),
+}
 
 
 @dataclass(slots=True)
@@ -29,7 +50,9 @@ class OffenderCase:
     division: str
     first_at: int
     last_at: int = 0
-    snapshots: list[list[Any]] = field(default_factory=list)  # [at, event_id, [[disposal, group, hocr, day]]]
+    # [at, event_id, [[disposal, group, hocr, day]]], by (at, event_id): the latest taken at or
+    # before the watermark and any newer ones
+    snapshots: list[list[Any]] = field(default_factory=list)
     observed: list[list[Any]] = field(default_factory=list)  # [at, outcome_event, disposal, group, hocr, day]
     pending: pending.Pending = field(default_factory=list)  # disposals awaiting the watermark
     seen: set[str] = field(default_factory=set)
@@ -53,30 +76,62 @@ class OffenderCase:
         case.seen = set(data["seen"])
         return case
 
+    def snapshot(self, at: int) -> list[Any] | None:
+        """The latest snapshot taken at or before ``at`` (ties: the greater event id)."""
+        latest = None
+        for snapshot in self.snapshots:
+            if snapshot[0] > at:
+                break
+            latest = snapshot
+        return latest
+
     def history(self, at: int) -> list[HistoryItem]:
-        """What was known of the offender for a decision at ``at``: snapshot disposals dated before
-        its day (a later snapshot may already list the decision itself), and disposals the
-        monitor saw strictly before it."""
+        """What was known of the offender for a decision at ``at``: the disposals the latest
+        snapshot at or before it lists, dated before its day (a snapshot taken later the same day
+        may already list the decision itself), and the disposals the monitor saw strictly before
+        it. A disposal in both (one the monitor saw by the snapshot's time, listed on the same day
+        as the same kind) counts once, as the monitor's own."""
         day = at // MS_PER_DAY
-        items = [
-            HistoryItem(d, disposal, group, hocr, event_id)
-            for taken, event_id, listed in self.snapshots
-            if taken <= at
-            for disposal, group, hocr, d in listed
-            if d < day
-        ]
-        items += [
-            HistoryItem(d, disposal, group, hocr, event_id)
-            for when, event_id, disposal, group, hocr, d in self.observed
-            if when < at
-        ]
+        seen = [row for row in self.observed if row[0] < at]
+        items = [HistoryItem(d, disposal, group, hocr, event_id) for _, event_id, disposal, group, hocr, d in seen]
+        snapshot = self.snapshot(at)
+        if snapshot is not None:
+            taken, event_id, listed = snapshot
+            on_record = Counter((row[2], row[5]) for row in seen if row[0] <= taken)
+            for disposal, group, hocr, d in listed:
+                if d >= day:
+                    continue
+                if on_record[(disposal, d)]:
+                    on_record[(disposal, d)] -= 1
+                    continue
+                items.append(HistoryItem(d, disposal, group, hocr, event_id))
         return items
+
+    def prune(self, at: int, horizon_days: int) -> None:
+        """The watermark has passed ``at``: keep the latest snapshot at or before it and newer
+        ones, and the monitor's disposals no decision after ``at`` could count."""
+        latest = 0
+        for n, snapshot in enumerate(self.snapshots):
+            if snapshot[0] > at:
+                break
+            latest = n
+        del self.snapshots[:latest]
+        floor = at // MS_PER_DAY - horizon_days
+        if self.observed and self.observed[0][5] < floor:
+            self.observed = [row for row in self.observed if row[5] >= floor]
 
 
 class OffenderLogic:
     def __init__(self, config: RulesConfig, reference: ReferenceData) -> None:
         self.rules = DisposalRules(config, reference)
         self.retention = config.offender_retention_ms
+        self.anonymous_retention = config.case_retention_ms
+        self.max_disposals = config.max_history_disposals
+        # A decision reaching this stage concerns a crime recorded at most crime_retention_max
+        # before it (older crimes are gone from the crime stage), so no rule looks further back
+        # than that plus the longest window; two days cover the allowed lateness and day rounding.
+        longest = max(int(config.rule(rule).params[name]) for rule, names in WINDOWS.items() for name in names)
+        self.horizon_days = longest + config.crime_retention_max_ms // MS_PER_DAY + 2
 
     def key(self, event: Event) -> str | None:
         payload = event.payload
@@ -94,25 +149,59 @@ class OffenderLogic:
 
     def expires_at(self, case: OffenderCase) -> int:
         # Histories matter for years: keep an offender for the retention after their last event.
-        return max(case.first_at, case.last_at) + self.retention
+        # Disposals with no offender have no history: kept only to recognise duplicates.
+        retention = self.anonymous_retention if case.key.startswith(ANONYMOUS) else self.retention
+        return max(case.first_at, case.last_at) + retention
+
+    def fits(self, case: OffenderCase, event: Event, watermark: int) -> bool:
+        """A snapshot fits while the snapshots held once the watermark has done its pruning (the
+        latest before the watermark and any newer, still waiting for it) and this one list at
+        most ``max_history_disposals`` disposals that rules can use."""
+        if not isinstance(event.payload, OffenderHistory):
+            return True
+        current = 0
+        for n, snapshot in enumerate(case.snapshots):
+            if snapshot[0] >= watermark:
+                break
+            current = n
+        held = sum(len(snapshot[2]) for snapshot in case.snapshots[current:])
+        return held + len(self._listed(event)) <= self.max_disposals
+
+    def _listed(self, event: Event) -> list[list[Any]]:
+        """A snapshot's disposals that any decision at or after it could count."""
+        floor = event.at // MS_PER_DAY - self.horizon_days
+        listed = []
+        for d in event.payload.disposals:
+            day = epoch_day(d.disposed_on)
+            if day >= floor:
+                listed.append([d.disposal, d.offence_group, d.hocr_code, day])
+        return listed
 
     def is_open(self, case: OffenderCase) -> bool:
         return False
 
     def due(self, case: OffenderCase) -> tuple[tuple[int, int], ...]:
-        return pending.due(case.pending, DECIDE)
+        decisions = pending.due(case.pending, DECIDE)
+        if len(case.snapshots) < 2:
+            return decisions
+        return tuple(sorted({*decisions, *((snapshot[0], PRUNE) for snapshot in case.snapshots[1:])}))
 
     def apply(self, case: OffenderCase, event: Event, out: Step) -> None:
+        case.first_at = min(case.first_at, event.at)  # whatever arrived first
         case.last_at = max(case.last_at, event.at)
         payload = event.payload
         if isinstance(payload, OffenderHistory):
-            listed = [[d.disposal, d.offence_group, d.hocr_code, epoch_day(d.disposed_on)] for d in payload.disposals]
-            case.snapshots.append([event.at, event.event_id, listed])
+            case.snapshots.append([event.at, event.event_id, self._listed(event)])
             case.snapshots.sort(key=lambda s: (s[0], s[1]))
             return
         pending.hold(case.pending, event)
 
     def fire(self, case: OffenderCase, at: int, kind: int, out: Step) -> None:
+        if kind == DECIDE:
+            self._decide(case, at, out)
+        case.prune(at, self.horizon_days)
+
+    def _decide(self, case: OffenderCase, at: int, out: Step) -> None:
         now, case.pending = pending.release(case.pending, at)
         history = case.history(at)
         for event in now:

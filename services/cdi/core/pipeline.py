@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cdi.core.admission import Admission
 from cdi.core.clock import NEVER
 from cdi.core.crimes import CrimeLogic
 from cdi.core.events import Event
@@ -41,11 +42,11 @@ class Monitor:
 
     def __init__(self, config: RulesConfig, reference: ReferenceData) -> None:
         self.config = config
-        lateness = config.allowed_lateness_ms
+        lateness, limit = config.allowed_lateness_ms, config.max_case_events
         self.stages = {
-            INCIDENTS: Stage(IncidentLogic(config, reference), lateness),
-            CRIMES: Stage(CrimeLogic(config, reference), lateness),
-            OFFENDERS: Stage(OffenderLogic(config, reference), lateness),
+            INCIDENTS: Stage(IncidentLogic(config, reference), lateness, limit),
+            CRIMES: Stage(CrimeLogic(config, reference), lateness, limit),
+            OFFENDERS: Stage(OffenderLogic(config, reference), lateness, limit),
         }
 
 
@@ -55,6 +56,7 @@ class OfflineRun:
 
     monitor: Monitor
     states: dict[str, PartitionState]
+    admission: Admission
 
     @classmethod
     def start(cls, monitor: Monitor) -> OfflineRun:
@@ -66,11 +68,17 @@ class OfflineRun:
                 CRIMES: stages[CRIMES].new_state(),
                 OFFENDERS: stages[OFFENDERS].new_state((OFFLINE_ORIGIN, CRIME_STAGE)),
             },
+            Admission(monitor.config.admission),
         )
 
     def process(self, event: Event) -> Step:
+        routes = ROUTES.get(event.type, ())
+        # The history is one origin; the stream judges each input partition the same way (route).
+        refused = self.admission.judge(OFFLINE_ORIGIN, event.at) if routes else None
+        if refused is not None:
+            return Step(rejected=refused)
         merged = Step()
-        for n, name in enumerate(ROUTES.get(event.type, ())):
+        for n, name in enumerate(routes):
             step = self.monitor.stages[name].process(self.states[name], event)
             if n == 0:
                 merged.rejected = step.rejected

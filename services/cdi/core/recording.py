@@ -61,6 +61,9 @@ class IncidentLogic:
     def expires_at(self, case: IncidentCase) -> int:
         return case.first_at + self.retention
 
+    def fits(self, case: IncidentCase, event: Event, watermark: int) -> bool:
+        return True  # one row per event at most: the stage's event bound covers an incident
+
     def due(self, case: IncidentCase) -> tuple[tuple[int, int], ...]:
         due = []
         check = self.check_at(case)
@@ -90,6 +93,7 @@ class IncidentLogic:
     # -- applying events -----------------------------------------------------------------------
 
     def apply(self, case: IncidentCase, event: Event, out: Step) -> None:
+        case.first_at = min(case.first_at, event.at)  # the earliest, whatever arrived first: retention by event time
         payload = event.payload
         if isinstance(payload, CrimeRecorded):
             self._crime_recorded(case, event, payload, out)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from cdi.core.admission import AdmissionBounds
 from cdi.core.times import MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE
 
 NOT_CRIMED = "CRIME_INDICATIVE_INCIDENT_NOT_CRIMED"
@@ -55,7 +56,18 @@ class RulesConfig:
     allowed_lateness_ms: int
     case_retention_ms: int
     offender_retention_ms: int
+    # A crime with a final decision is kept this long after its latest event ([clock]; see
+    # docs/architecture.md "Retention"); one without is kept to the bound after its first event.
+    crime_final_margin_ms: int
+    crime_retention_max_ms: int
+    final_outcome_types: frozenset[int]
+    # Per-case size bounds ([limits]): an event that would pass them is rejected (case_too_large).
+    max_case_events: int
+    max_history_disposals: int
     rules: dict[str, RuleSettings]
+    # Divisions with their own metric label; any other is counted as "other" ([force] in the rules file).
+    divisions: tuple[str, ...]
+    admission: AdmissionBounds
 
     def rule(self, name: str) -> RuleSettings:
         return self.rules[name]
@@ -77,11 +89,20 @@ class RulesConfig:
                 guidance=spec["guidance"],
                 params=params,
             )
-        clock = data["clock"]
+        clock, limits = data["clock"], data["limits"]
+        if clock["crime_retention_max_days"] < clock["case_retention_days"]:
+            raise ValueError("[clock] crime_retention_max_days must be at least case_retention_days")
         return cls(
             version=data["version"],
             allowed_lateness_ms=round(clock["allowed_lateness_minutes"] * MS_PER_MINUTE),
             case_retention_ms=round(clock["case_retention_days"] * MS_PER_DAY),
             offender_retention_ms=round(clock["offender_retention_days"] * MS_PER_DAY),
+            crime_final_margin_ms=round(clock["crime_final_margin_days"] * MS_PER_DAY),
+            crime_retention_max_ms=round(clock["crime_retention_max_days"] * MS_PER_DAY),
+            final_outcome_types=frozenset(clock["final_outcome_types"]),
+            max_case_events=int(limits["max_case_events"]),
+            max_history_disposals=int(limits["max_history_disposals"]),
             rules=rules,
+            divisions=tuple(data.get("force", {}).get("divisions", ())),
+            admission=AdmissionBounds.from_dict(data["admission"]),
         )

@@ -24,6 +24,14 @@ OFFLINE_ORIGIN = "history"
 ACCEPTED = None
 LATE = "late"
 DUPLICATE = "duplicate"
+# The event would take its case past a size bound ([limits] in the rules file): too many events
+# applied to one case, or too many prior disposals held from history snapshots. Not applied; the
+# shell dead-letters it with this reason. Which event of a flood for one key meets the bound
+# first depends on arrival order: the bound is a guard against abnormal input, far above what
+# a real case needs, not part of any rule.
+CASE_TOO_LARGE = "case_too_large"
+# Dead-letter detail for it: the bound, never a value.
+CASE_TOO_LARGE_DETAIL = "the event would take its case past a size bound ([limits] in the rules file)"
 
 PURGE = 99  # agenda kind shared by every stage: the end of a case's retention
 
@@ -45,7 +53,7 @@ class Step:
     findings: list[Event] = field(default_factory=list)
     observations: list[Observation] = field(default_factory=list)
     forwards: list[Forward] = field(default_factory=list)
-    rejected: str | None = ACCEPTED  # LATE or DUPLICATE when the event was not applied
+    rejected: str | None = ACCEPTED  # LATE, DUPLICATE or CASE_TOO_LARGE when the event was not applied
 
 
 class CaseLogic(Protocol):
@@ -57,6 +65,7 @@ class CaseLogic(Protocol):
     def fire(self, case: Any, at: int, kind: int, out: Step) -> None: ...
     def is_open(self, case: Any) -> bool: ...
     def expires_at(self, case: Any) -> int: ...
+    def fits(self, case: Any, event: Event, watermark: int) -> bool: ...  # within the logic's size bound
 
 
 @dataclass(slots=True)
@@ -68,9 +77,10 @@ class PartitionState:
 
 
 class Stage:
-    def __init__(self, logic: CaseLogic, lateness_ms: int) -> None:
+    def __init__(self, logic: CaseLogic, lateness_ms: int, max_case_events: int = 500) -> None:
         self.logic = logic
         self.lateness_ms = lateness_ms
+        self.max_case_events = max_case_events
 
     def new_state(
         self, origins: tuple[str, ...] = (OFFLINE_ORIGIN,), cases: MutableMapping[str, Any] | None = None
@@ -105,17 +115,24 @@ class Stage:
         if key is None:  # nothing this stage keeps
             clock.observe(origin, event.at)
             return self._advance(state, Step())
-        case = state.cases.get(key)
+        case = stale = state.cases.get(key)
         if case is not None and event.at > self.logic.expires_at(case):
             # Beyond the old case's retention: a fresh case, whether or not the old one was purged yet.
-            self._uncount(state, case)
             case = None
+        else:
+            stale = None
         if case is not None and event.event_id in case.seen:
             return Step(rejected=DUPLICATE)
-        clock.observe(origin, event.at)
         new = case is None
         if case is None:
             case = self.logic.new_case(key, event)
+        clock.observe(origin, event.at)
+        if len(case.seen) >= self.max_case_events or not self.logic.fits(case, event, clock.watermark):
+            # Not applied. Its input did get this far, so the clock moves as the stream's progress
+            # markers would move it; what that passes fires on the next call.
+            return Step(rejected=CASE_TOO_LARGE)
+        if stale is not None:
+            self._uncount(state, stale)
         step = Step()
         was_open = not new and self.logic.is_open(case)
         old_division = case.division
@@ -178,12 +195,14 @@ class Stage:
             if (at, kind) not in before:
                 continue  # stale entry: the case changed since it was scheduled
             was_open = self.logic.is_open(case)
+            old_expiry = self.logic.expires_at(case)
             self.logic.fire(case, at, kind, step)
             cases[key] = case
             now_open = self.logic.is_open(case)
             if was_open != now_open:
                 state.awaiting[case.division] += 1 if now_open else -1
-            self._schedule(state, key, case, tuple(d for d in before if d != (at, kind)), expiry=False)
+            expiry = self.logic.expires_at(case) != old_expiry
+            self._schedule(state, key, case, tuple(d for d in before if d != (at, kind)), expiry=expiry)
         return step
 
     @staticmethod

@@ -9,6 +9,8 @@ from cdi.contracts import Contracts
 from cdi.core.rules import RulesConfig
 
 DEFAULT = Path(__file__).parent / "default.toml"
+# [clock] keys added after the first rules files were written; absent, they take the defaults.
+_STATE_KEYS = frozenset({"crime_final_margin_days", "crime_retention_max_days", "final_outcome_types"})
 
 
 class RulesFileError(ValueError):
@@ -32,4 +34,15 @@ def load(path: str | Path | None = None, contracts: Contracts | None = None) -> 
             f"rules file {source} is invalid:\n  {listing}\n"
             f"Fix these values (see schemas/rules-config.v1.json for what is allowed)."
         )
-    return RulesConfig.from_dict(data)
+    if "admission" not in data:  # files written before the table existed take the default bounds
+        data["admission"] = tomllib.loads(DEFAULT.read_text(encoding="utf-8"))["admission"]
+    if "limits" not in data or not data["clock"].keys() >= _STATE_KEYS:
+        # Files written before crime retention by outcome and case-size limits take the defaults.
+        default = tomllib.loads(DEFAULT.read_text(encoding="utf-8"))
+        data.setdefault("limits", default["limits"])
+        for key in _STATE_KEYS:
+            data["clock"].setdefault(key, default["clock"][key])
+    try:
+        return RulesConfig.from_dict(data)
+    except ValueError as exc:  # a constraint between values the schema cannot state
+        raise RulesFileError(f"rules file {source} is invalid: {exc}") from None

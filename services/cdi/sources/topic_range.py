@@ -19,6 +19,7 @@ import orjson
 from kafka import KafkaConsumer, TopicPartition
 
 from cdi.core.times import parse_time
+from cdi.kafka_security import KafkaSecurity, explained
 from cdi.sources.selection import Selection
 
 
@@ -43,15 +44,20 @@ def read_range(
     topics: Sequence[str],
     selection: Selection,
     progress: Callable[[int, int], None] | None = None,
+    *,
+    security: KafkaSecurity | None = None,
 ) -> list[bytes]:
     """Every record of ``topics`` the selection takes, in event-time order."""
-    consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap,
-        enable_auto_commit=False,
-        group_id=None,
-        client_id="cdi-range-reader",
-        consumer_timeout_ms=10_000,
-    )
+    security = security or KafkaSecurity()
+    with explained(bootstrap, security):
+        consumer = KafkaConsumer(
+            bootstrap_servers=bootstrap,
+            enable_auto_commit=False,
+            group_id=None,
+            client_id="cdi-range-reader",
+            consumer_timeout_ms=10_000,
+            **security.kafka_python(),
+        )
     try:
         partitions = []
         for topic in topics:

@@ -21,33 +21,44 @@ from typing import Any
 
 import faust
 import orjson
-from faust.sensors.prometheus import setup_prometheus_sensors
+from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry
 
 import cdi
 from cdi import reference as reference_tables
 from cdi import rules as rules_files
-from cdi.contracts import Contracts, InvalidEvent
-from cdi.core.clock import NEVER
+from cdi.contracts import MALFORMED, Contracts, InvalidEvent
+from cdi.core.admission import ADMISSION_DETAIL, FUTURE, Admission
+from cdi.core.clock import NEVER, EventClock
 from cdi.core.events import Event, HistoryEnded
 from cdi.core.pipeline import CRIME_STAGE, CRIMES, INCIDENTS, OFFENDERS, ROUTES, Monitor
-from cdi.core.stage import DUPLICATE, LATE, Step
+from cdi.core.stage import CASE_TOO_LARGE, CASE_TOO_LARGE_DETAIL, DUPLICATE, LATE, Step
+from cdi.core.times import format_time
 from cdi.settings import Settings
+from cdi.stream.dead_letters import H_SOURCE, DeadLetters
+from cdi.stream.end_markers import EndMarkerPolicy
+from cdi.stream.http import serve as serve_http
+from cdi.stream.labels import LabelSets
 from cdi.stream.metrics import Metrics, OpenCases, PipelineRegistry
 from cdi.stream.partitions import PartitionStates
-from cdi.topics import INPUT_ROLES, Topics
+from cdi.topics import INPUT_ROLES, TOPIC_FOR_TYPE, Topics
 
 log = logging.getLogger("cdi.worker")
 
-# Header names on the internal topics and on dead letters.
+# Header names on the internal topics (dead letters: cdi.stream.dead_letters).
 H_ORIGIN = "cdi-origin"  # input partition an event came from, e.g. "incidents/3"
-H_SOURCE = "cdi-source"  # topic:partition:offset of the original record
 H_PROGRESS = "cdi-progress"  # JSON {origin: low mark in ms} on progress markers
 H_WALL = "cdi-wall"  # wall clock (ms) of the sender, live mode only
-H_REASON = "cdi-reason"
-H_DETAIL = "cdi-detail"
 
 PROCESSING_ERROR = "processing_error"
+TOO_LARGE = "too_large"
+MARKER_REFUSED = "marker_refused"
+WRONG_TOPIC = "wrong_topic"
+# Dead-letter detail of each rejection by a stage: the rule broken, never a value.
+REJECTION_DETAIL = {
+    LATE: "event time is before the stage's watermark (beyond the allowed lateness)",
+    CASE_TOO_LARGE: CASE_TOO_LARGE_DETAIL,
+}
 
 STAGE_TOPICS = {INCIDENTS: "case-events", CRIMES: "crime-events", OFFENDERS: "offender-events"}
 # Which stages' clocks each input topic drives (every stage that reads some of its events).
@@ -106,7 +117,9 @@ def build_app(
     monitor = Monitor(config, reference_tables.load())
     # Every series the worker serves (its own, Faust's sensor's, OpenCases) carries pipeline=<namespace>.
     registry = registry or PipelineRegistry(settings.namespace)
-    metrics = Metrics(registry, config.version, cdi.__version__)
+    # Division and offence_group labels from closed sets: the rules' divisions, the known groups.
+    labels = LabelSets.for_rules(config, reference_tables.load(), contracts)
+    metrics = Metrics(registry, config.version, cdi.__version__, labels=labels)
     lateness = config.allowed_lateness_ms
     live = settings.clock == "live"
     origins = stage_origins(partition_counts)
@@ -114,6 +127,7 @@ def build_app(
     app = faust.App(
         topics.app_id,
         broker=f"kafka://{settings.bootstrap}",
+        **settings.security.faust(),  # TLS and SASL (cdi.kafka_security)
         store="rocksdb://" if settings.store == "rocksdb" else "memory://",
         datadir=str(settings.data_dir),
         topic_partitions=partition_counts["case-events"],
@@ -123,16 +137,15 @@ def build_app(
         broker_session_timeout=settings.session_timeout,
         broker_heartbeat_interval=settings.heartbeat_interval,
         table_standby_replicas=settings.standby_replicas,
-        web_enabled=True,
-        web_bind=settings.metrics_host,
-        web_host=settings.metrics_host,
-        web_port=settings.metrics_port,
+        # Faust's web server would also serve /router/ and /table/<name>/<key>/ (case data): off.
+        # cdi.stream.http serves /metrics, /healthz and /readyz on CDI_METRICS_HOST:PORT instead.
+        web_enabled=False,
         producer_acks=-1,
         key_serializer="raw",
         value_serializer="raw",
     )
     keep_rereads(app)
-    setup_prometheus_sensors(app, pattern="/metrics", registry=registry, name_prefix="cdi_faust")
+    serve_http(app, registry, settings.metrics_host, settings.metrics_port)  # and Faust's sensor, in registry
 
     def raw_topic(role: str, **kwargs: Any) -> Any:
         return app.topic(topics.name(role), key_type=bytes, value_type=bytes, **kwargs)
@@ -141,6 +154,31 @@ def build_app(
     stage_topics = {name: raw_topic(role, partitions=partition_counts[role]) for name, role in STAGE_TOPICS.items()}
     findings_topic = raw_topic("findings")
     dead_letters = raw_topic("dead-letters")
+
+    def vet_clock(name: str) -> Any:
+        def vet(partition: int, saved: dict[str, Any]) -> bool:
+            """Refuse a saved clock that no admitted event could have produced (say, one poisoned
+            before the admission bounds existed): the partition relearns it from its inputs."""
+            probe = EventClock(lateness, origins[name])
+            probe.restore(saved)
+            furthest = max([probe.max_seen, *probe.lows.values()])
+            if not config.admission.implausible_clock(furthest, int(time.time() * 1000), live):
+                return True
+            metrics.clocks_refused.labels(name).inc()
+            log.error(
+                "refused the %s stage's saved clock for partition %d: it reaches %s, beyond the admission "
+                "bounds; the partition relearns its clock from its inputs. To clear a saved clock by hand, "
+                "stop every worker and run: cdi reset-clock --stage %s --partition %d",
+                name,
+                partition,
+                format_time(min(furthest, config.admission.latest_ms)),
+                name,
+                partition,
+            )
+            return False
+
+        return vet
+
     states = {
         name: PartitionStates(
             monitor.stages[name],
@@ -148,24 +186,35 @@ def build_app(
                 name, default=None, key_type=bytes, value_type=bytes, partitions=partition_counts[STAGE_TOPICS[name]]
             ),
             origins[name],
+            vet_clock(name),
         )
         for name in STAGE_TOPICS
     }
-    registry.register(OpenCases(lambda: (item for s in states[INCIDENTS].owned() for item in s.awaiting.items())))
+    registry.register(
+        OpenCases(lambda: (item for s in states[INCIDENTS].owned() for item in s.awaiting.items()), labels)
+    )
 
     role_of = {topics.name(role): role for role in INPUT_ROLES}
+    admission = Admission(config.admission)
+    end_markers = EndMarkerPolicy(settings.end_marker_policy(), settings.replay_key)
+    letters = DeadLetters(settings.dead_letter_payload)
     lows: dict[str, int] = {}  # route: low mark per input partition it has read
     unsent: set[str] = set()  # route: origins whose progress is not yet broadcast
     crime_progress: dict[int, int] = {}  # crime stage: watermark once its forwards are sent, by partition
     crime_sent: dict[int, int] = {}
 
-    async def dead_letter(key: bytes | None, raw: bytes, source: str, reason: str, detail: str) -> None:
+    async def dead_letter(key: bytes | None, raw: bytes | None, source: str, reason: str, detail: str) -> None:
+        """Send a record to the dead-letter topic and wait for the broker's acknowledgement before
+        counting it. Where the record itself cannot go (hash mode, or too large for the topic),
+        a stub goes instead: the source offset, the size, a SHA-256 of the record and the reason."""
+        letter = letters.letter(key, raw, source, reason, detail)
+        try:
+            await (await dead_letters.send(key=letter.key, value=letter.value, headers=letter.headers))
+        except KafkaError as exc:  # refused by the broker (too large for the topic, say): a stub goes instead
+            log.warning("dead letter from %s refused (%s); sending a stub", source, type(exc).__name__)
+            letter = letters.stub(raw, source, reason, detail)
+            await (await dead_letters.send(key=None, value=letter.value, headers=letter.headers))
         metrics.dead_letters.labels(reason).inc()
-        await dead_letters.send(
-            key=key,
-            value=raw,
-            headers=[(H_SOURCE, source.encode()), (H_REASON, reason.encode()), (H_DETAIL, detail.encode()[:2000])],
-        )
 
     async def broadcast(name: str, progress: dict[str, int]) -> None:
         headers = [(H_PROGRESS, orjson.dumps(progress))]
@@ -181,35 +230,78 @@ def build_app(
             if mine:
                 await broadcast(name, mine)
 
+    def implausible(at: int) -> bool:
+        """A time no admitted input could have carried (see AdmissionBounds.implausible_clock)."""
+        return config.admission.implausible_clock(at, int(time.time() * 1000), live)
+
+    async def refuse(event: Any, origin: str, source: str, reason: str, detail: str, path: str = "") -> None:
+        metrics.invalid.labels(reason).inc()
+        log.warning("dead-lettered a record from %s: %s at %s", origin, reason, path or "/")
+        await dead_letter(event.key, event.value, source, reason, detail)
+
+    async def admit(event: Any, origin: str, source: str) -> None:
+        """Validate one input record, bound its event time, and pass it on or dead-letter it."""
+        message = event.message
+        role = role_of[message.topic]
+        metrics.lag.observe(max(time.time() - message.timestamp, 0.0))
+        metrics.last_processed.set(time.time())
+        raw = event.value
+        if raw is None or len(raw) > settings.max_record_bytes:
+            size = "no value" if raw is None else f"{len(raw)} bytes, above CDI_MAX_RECORD_BYTES"
+            await refuse(event, origin, source, TOO_LARGE if raw else MALFORMED, f"record has {size}")
+            return
+        try:
+            parsed = contracts.decode(raw)
+        except InvalidEvent as exc:
+            await refuse(event, origin, source, exc.reason, exc.detail, exc.path)
+            return
+        if isinstance(parsed.payload, HistoryEnded):
+            refused = end_markers.refusal(raw, _headers(event))
+            if refused is not None:
+                await refuse(event, origin, source, MARKER_REFUSED, refused)
+                return
+        elif TOPIC_FOR_TYPE.get(parsed.type) != role:
+            await refuse(event, origin, source, WRONG_TOPIC, f"a {parsed.type} event does not belong on {role}")
+            return
+        # Bounded before it touches any clock: one record dated 9999 must not move a watermark.
+        rejected = admission.judge(origin, parsed.at, int(time.time() * 1000) if live else None)
+        if rejected is not None:
+            await refuse(event, origin, source, rejected, ADMISSION_DETAIL[rejected], "/occurred_at")
+            return
+        if isinstance(parsed.payload, HistoryEnded):  # a control marker, not counted as an event
+            lows[origin] = max(lows.get(origin, NEVER), parsed.at + 1)
+            unsent.discard(origin)
+            await broadcast_inputs({origin: lows[origin]})
+            return
+        await forward(event, parsed, origin, source)
+
     @app.agent(inputs)
     async def route(stream: Any) -> None:
         async for event in stream.events():
             message = event.message
-            origin = f"{role_of[message.topic]}/{message.partition}"
+            origin = f"{role_of.get(message.topic, message.topic)}/{message.partition}"
             source = f"{message.topic}:{message.partition}:{message.offset}"
-            metrics.lag.observe(max(time.time() - message.timestamp, 0.0))
-            metrics.last_processed.set(time.time())
             try:
-                parsed = contracts.decode(event.value)
-            except InvalidEvent as exc:
-                metrics.invalid.labels(exc.reason).inc()
-                log.warning("dead-lettered %s record from %s: %s", exc.reason, origin, exc.summary)
-                await dead_letter(event.key, event.value, source, exc.reason, exc.detail)
-                continue
-            if isinstance(parsed.payload, HistoryEnded):  # a control marker, not counted as an event
-                lows[origin] = max(lows.get(origin, NEVER), parsed.at + 1)
-                unsent.discard(origin)
-                await broadcast_inputs({origin: lows[origin]})
-                continue
-            headers = [(H_ORIGIN, origin.encode()), (H_SOURCE, source.encode())]
-            for name in ROUTES.get(parsed.type, ()):
-                key = monitor.stages[name].logic.key(parsed)
-                if key is not None:
-                    await stage_topics[name].send(key=key.encode(), value=event.value, headers=headers)
-            low = parsed.at - lateness
-            if low > lows.get(origin, NEVER):
-                lows[origin] = low
-                unsent.add(origin)
+                await admit(event, origin, source)
+            except Exception as exc:  # a defect no check foresaw: keep the record, keep routing
+                log.error(
+                    "routing failed (%s) for a record from %s\n%s",
+                    type(exc).__name__,
+                    origin,
+                    "".join(traceback.format_tb(exc.__traceback__)),
+                )
+                await dead_letter(event.key, event.value, source, PROCESSING_ERROR, type(exc).__name__)
+
+    async def forward(event: Any, parsed: Event, origin: str, source: str) -> None:
+        headers = [(H_ORIGIN, origin.encode()), (H_SOURCE, source.encode())]
+        for name in ROUTES.get(parsed.type, ()):
+            key = monitor.stages[name].logic.key(parsed)
+            if key is not None:
+                await stage_topics[name].send(key=key.encode(), value=event.value, headers=headers)
+        low = parsed.at - lateness
+        if low > lows.get(origin, NEVER):
+            lows[origin] = low
+            unsent.add(origin)
 
     @app.timer(settings.progress_interval)
     async def progress() -> None:
@@ -255,61 +347,67 @@ def build_app(
             if name == CRIMES:
                 crime_progress[partition] = state.clock.watermark
 
-        async def run(stream: Any) -> None:
-            async for event in stream.events():
-                partition = event.message.partition
-                state = partitions.get(partition)
-                headers = _headers(event)
-                if H_PROGRESS in headers:
-                    for origin, low in orjson.loads(headers[H_PROGRESS]).items():
-                        await deliver(stage.progress(state, origin, low), partition, state)
-                    if H_WALL in headers:
-                        await deliver(stage.follow_wall_clock(state, int(headers[H_WALL])), partition, state)
-                    partitions.save(partition, state, clock=True)
-                    watermarks()
-                    continue
-                parsed = Event.from_dict(orjson.loads(event.value))  # validated by route
-                origin = headers[H_ORIGIN].decode()
-                # Count each input event in one stage only, and internal records (disposals) not at all.
-                counted = ROUTES.get(parsed.type, ())[:1] == (name,)
-                try:
-                    step = stage.process(state, parsed, origin)
-                except Exception as exc:  # a defect, not bad input: keep the record and go on
-                    # The stack, but not the exception's message: it could quote record values.
-                    log.error(
-                        "rule evaluation failed (%s) in the %s stage for a %s event from %s\n%s",
-                        type(exc).__name__,
-                        name,
-                        parsed.type,
-                        origin,
-                        "".join(traceback.format_tb(exc.__traceback__)),
-                    )
-                    await dead_letter(
-                        event.key,
-                        event.value,
-                        headers.get(H_SOURCE, b"").decode(),
-                        PROCESSING_ERROR,
-                        type(exc).__name__,
-                    )
-                    continue
+        async def handle(event: Any, headers: dict[str, bytes], source: str) -> None:
+            partition = event.message.partition
+            state = partitions.get(partition)
+            if H_PROGRESS in headers:
+                progress = {str(origin): int(low) for origin, low in orjson.loads(headers[H_PROGRESS]).items()}
+                wall = int(headers[H_WALL]) if H_WALL in headers else None
+                # Only the route writes these; anything that could not have come from it moves nothing.
+                if any(implausible(t) for t in [*progress.values(), *([wall] if wall is not None else [])]):
+                    await dead_letter(event.key, event.value, source, MARKER_REFUSED, "progress beyond the bounds")
+                    return
+                for origin, low in progress.items():
+                    await deliver(stage.progress(state, origin, low), partition, state)
+                if wall is not None:
+                    await deliver(stage.follow_wall_clock(state, wall), partition, state)
+                partitions.save(partition, state, clock=True)
+                watermarks()
+                return
+            parsed = Event.from_dict(orjson.loads(event.value))  # validated by route
+            origin = headers[H_ORIGIN].decode()
+            if implausible(parsed.at):  # bounded by route; this one was written past it
+                await dead_letter(event.key, event.value, source, FUTURE, ADMISSION_DETAIL[FUTURE])
+                return
+            # Count each input event in one stage only, and internal records (disposals) not at all.
+            counted = ROUTES.get(parsed.type, ())[:1] == (name,)
+            step = stage.process(state, parsed, origin)
+            if step.rejected == DUPLICATE:
+                if counted:
+                    metrics.duplicates.labels(parsed.type).inc()
+                return
+            if step.rejected is not None:  # late, or a case grown past its bound
                 if step.rejected == LATE:
                     metrics.late.labels(parsed.type).inc()
-                    await dead_letter(
-                        event.key,
-                        event.value,
-                        headers.get(H_SOURCE, b"").decode(),
-                        LATE,
-                        f"event time {parsed.occurred_at} is before the {name} stage's watermark",
+                await dead_letter(
+                    event.key, event.value, source, step.rejected, REJECTION_DETAIL.get(step.rejected, step.rejected)
+                )
+                return
+            if counted:
+                metrics.consumed.labels(parsed.type).inc()
+            await deliver(step, partition, state)
+            partitions.save(partition, state)
+
+        async def run(stream: Any) -> None:
+            async for event in stream.events():
+                headers = _headers(event)
+                message = event.message
+                # Where the input record came from; for a record written to this topic directly, itself.
+                source = headers.get(H_SOURCE, b"").decode("utf-8", "replace") or (
+                    f"{message.topic}:{message.partition}:{message.offset}"
+                )
+                try:
+                    await handle(event, headers, source)
+                except Exception as exc:  # a defect or a forged internal record: keep it and go on
+                    # The stack, but not the exception's message: it could quote record values.
+                    log.error(
+                        "processing failed (%s) in the %s stage for a record from %s\n%s",
+                        type(exc).__name__,
+                        name,
+                        source or "an internal topic",
+                        "".join(traceback.format_tb(exc.__traceback__)),
                     )
-                    continue
-                if step.rejected == DUPLICATE:
-                    if counted:
-                        metrics.duplicates.labels(parsed.type).inc()
-                    continue
-                if counted:
-                    metrics.consumed.labels(parsed.type).inc()
-                await deliver(step, partition, state)
-                partitions.save(partition, state)
+                    await dead_letter(event.key, event.value, source, PROCESSING_ERROR, type(exc).__name__)
 
         run.__name__ = f"{name}_stage"
         app.agent(stage_topics[name], name=f"{name}-stage")(run)

@@ -1,6 +1,7 @@
 """Prometheus metrics of the worker. Labels are bounded sets only (rule, severity, division,
-offence group, event type, reason, result, and the worker's pipeline); never an id. See
-docs/metrics.md.
+offence group, event type, reason, result, and the worker's pipeline); never an id. Division
+and offence group come from closed sets (cdi.stream.labels): a value outside them is counted as
+``other``. See docs/metrics.md.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from cdi.core.observations import (
     RecordingDelay,
     UnmatchedDecision,
 )
+from cdi.stream.labels import UNKNOWN_GROUP, LabelSets
 
 # The *_created series add nothing to rate() queries and double the exposition.
 disable_created_metrics()
@@ -75,8 +77,9 @@ class OpenCases(Collector):
     """Crime-indicative incidents awaiting a recording decision, by division, computed at scrape
     time from the partitions this worker owns (so a rebalance never leaves stale counts)."""
 
-    def __init__(self, source: Callable[[], Iterable[tuple[str, int]]]) -> None:
+    def __init__(self, source: Callable[[], Iterable[tuple[str, int]]], labels: LabelSets | None = None) -> None:
         self.source = source
+        self.labels = labels or LabelSets.default()
 
     def collect(self):  # type: ignore[no-untyped-def]
         family = GaugeMetricFamily(
@@ -87,15 +90,21 @@ class OpenCases(Collector):
         )
         totals: dict[str, int] = {}
         for division, count in self.source():
-            totals[division] = totals.get(division, 0) + count
+            label = self.labels.division(division)
+            totals[label] = totals.get(label, 0) + count
         for division, count in sorted(totals.items()):
             family.add_metric([division], count)
         yield family
 
 
 class Metrics:
-    def __init__(self, registry: CollectorRegistry, rules_version: str, version: str) -> None:
+    def __init__(
+        self, registry: CollectorRegistry, rules_version: str, version: str, labels: LabelSets | None = None
+    ) -> None:
         self.registry = registry
+        # Closed sets for the division and offence_group labels: the rules' divisions and the known
+        # offence groups (the packaged defaults when not given); anything else is "other".
+        self.labels = labels or LabelSets.default()
         self.consumed = Counter(
             "cdi_events_consumed", "Events applied to the rules, by type", ["type"], registry=registry
         )
@@ -106,6 +115,12 @@ class Metrics:
             "cdi_events_late",
             "Events older than the watermark (beyond the allowed lateness), dead-lettered",
             ["type"],
+            registry=registry,
+        )
+        self.clocks_refused = Counter(
+            "cdi_clocks_refused",
+            "Saved stage clocks refused at restore because they lie beyond the admission bounds",
+            ["stage"],
             registry=registry,
         )
         self.invalid = Counter(
@@ -198,17 +213,19 @@ class Metrics:
     def record_findings(self, findings: Iterable[Event]) -> None:
         for finding in findings:
             p = finding.payload
-            group = p.offence_group or "unknown"
+            division = self.labels.division(finding.division)
+            group = self.labels.offence_group(p.offence_group or UNKNOWN_GROUP)
             if finding.type == "finding.raised":
-                self.findings.labels(p.rule, p.severity, finding.division, group).inc()
+                self.findings.labels(p.rule, p.severity, division, group).inc()
             else:
-                self.resolved.labels(p.rule, p.resolution, finding.division, group).inc()
+                self.resolved.labels(p.rule, p.resolution, division, group).inc()
 
     def _first_sight(self, division: str, group: str) -> None:
         """Create a division and offence group's children of the rate metrics at zero, the first
         time the pair is seen. A counter child otherwise appears with its first increment already
         counted, which increase() cannot see: for rare series, such as rape cancellations, that
-        would be most of the count. Bounded: one set per pair that occurs."""
+        would be most of the count. Bounded: one set per pair of labels (closed sets, so at most
+        (divisions + 1) x (offence groups + 1) pairs)."""
         if (division, group) in self._seen:
             return
         self._seen.add((division, group))
@@ -227,20 +244,22 @@ class Metrics:
 
     def record_observations(self, observations: Iterable[Observation]) -> None:
         for obs in observations:
-            group = getattr(obs, "offence_group", None)
-            if group is not None:
-                self._first_sight(obs.division, group)
-            if isinstance(obs, RecordingDelay):
-                self.delay.labels(obs.division, obs.offence_group).observe(obs.seconds)
-            elif isinstance(obs, RecordingDecision):
-                self.decisions.labels(obs.division, obs.offence_group, obs.result).inc()
-            elif isinstance(obs, CrimeCounted):
-                self.crimes.labels(obs.division, obs.offence_group, str(obs.rape).lower()).inc()
-            elif isinstance(obs, OutcomeCounted):
-                self.outcomes.labels(obs.division, obs.offence_group, str(obs.outcome_type)).inc()
-            elif isinstance(obs, CancellationCounted):
-                self.cancellations.labels(obs.division, obs.offence_group, obs.code, str(obs.rape).lower()).inc()
-            elif isinstance(obs, ReclassificationCounted):
-                self.reclassifications.labels(obs.division, obs.offence_group, obs.direction).inc()
-            elif isinstance(obs, UnmatchedDecision):
+            if isinstance(obs, UnmatchedDecision):
                 self.unmatched.labels(obs.type).inc()
+                continue
+            # Every other observation has a division and an offence group: labels from the closed sets.
+            division = self.labels.division(obs.division)
+            group = self.labels.offence_group(obs.offence_group or UNKNOWN_GROUP)
+            self._first_sight(division, group)
+            if isinstance(obs, RecordingDelay):
+                self.delay.labels(division, group).observe(obs.seconds)
+            elif isinstance(obs, RecordingDecision):
+                self.decisions.labels(division, group, obs.result).inc()
+            elif isinstance(obs, CrimeCounted):
+                self.crimes.labels(division, group, str(obs.rape).lower()).inc()
+            elif isinstance(obs, OutcomeCounted):
+                self.outcomes.labels(division, group, str(obs.outcome_type)).inc()
+            elif isinstance(obs, CancellationCounted):
+                self.cancellations.labels(division, group, obs.code, str(obs.rape).lower()).inc()
+            elif isinstance(obs, ReclassificationCounted):
+                self.reclassifications.labels(division, group, obs.direction).inc()

@@ -8,7 +8,8 @@ findings go out again under the same ids (at-least-once), and nothing is lost.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, MutableMapping
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from typing import Any
 
 import orjson
@@ -41,15 +42,26 @@ class TrackedCases(dict[str, Any]):
 class PartitionStates:
     """The states of the case-events partitions this worker owns, rebuilt from the table on demand."""
 
-    def __init__(self, stage: Stage, table: MutableMapping[bytes, bytes], origins: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        stage: Stage,
+        table: MutableMapping[bytes, bytes],
+        origins: tuple[str, ...],
+        vet_clock: Callable[[int, dict[str, Any]], bool] | None = None,
+    ) -> None:
         self.stage = stage
         self.table = table
         self.origins = origins
+        self.vet_clock = vet_clock  # False refuses a saved clock: the state starts with a fresh one
         self.states: dict[int, PartitionState] = {}
+        # Stores without per-partition access: the table's entries, read once after a rebalance
+        # and bucketed by their partition, waiting for the partition's first event.
+        self.unread: dict[int, list[tuple[bytes, dict[str, Any]]]] | None = None
 
     def reset(self) -> None:
         """After a rebalance: forget everything; owned partitions are rebuilt from the table."""
         self.states.clear()
+        self.unread = None
 
     def get(self, partition: int) -> PartitionState:
         state = self.states.get(partition)
@@ -57,11 +69,24 @@ class PartitionStates:
             state = self.states[partition] = self._load(partition)
         return state
 
+    def _entries(self, partition: int) -> Iterable[tuple[bytes, dict[str, Any]]]:
+        """The table's entries for ``partition``. RocksDB keeps one database per partition: read
+        just that one. Other stores (memory) are read once per rebalance for every partition."""
+        store = getattr(self.table, "data", None)
+        if hasattr(store, "_db_for_partition") and hasattr(store, "_visible_items"):
+            db = store._db_for_partition(partition)
+            return ((key, orjson.loads(raw)) for key, raw in store._visible_items(db))
+        if self.unread is None:
+            self.unread = defaultdict(list)
+            for key, raw in self.table.items():
+                value = orjson.loads(raw)
+                self.unread[value["p"]].append((key, value))
+        return self.unread.pop(partition, [])
+
     def _load(self, partition: int) -> PartitionState:
         cases = TrackedCases()
         clock: dict[str, Any] | None = None
-        for key, raw in self.table.items():
-            value = orjson.loads(raw)
+        for key, value in self._entries(partition):
             if value["p"] != partition:
                 continue
             if key.startswith(CLOCK_PREFIX):
@@ -69,7 +94,7 @@ class PartitionStates:
             else:
                 dict.__setitem__(cases, key.decode(), self.stage.logic.load(value["case"]))
         state = self.stage.new_state(self.origins, cases)
-        if clock is not None:
+        if clock is not None and (self.vet_clock is None or self.vet_clock(partition, clock)):
             state.clock.restore(clock)
         return state
 
