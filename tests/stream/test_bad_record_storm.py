@@ -9,7 +9,6 @@ from __future__ import annotations
 import itertools
 import time
 from collections import Counter
-from types import SimpleNamespace
 
 import orjson
 import pytest
@@ -19,12 +18,13 @@ from kafka import KafkaProducer
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 
 from cdi import backtest
+from cdi.contracts import Contracts
 from cdi.history import write_events
 from cdi.publish import publish
 from cdi.simulation import SimulationOptions, simulate
 from cdi.stream.app import H_ORIGIN, H_PROGRESS
 from cdi.topics import Topics
-from tests.stream.worker_process import WorkerProcess, findings, isolated_settings, read_topic
+from tests.stream.worker_process import WorkerProcess, findings, isolated_settings, offline_findings, read_topic
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -33,17 +33,7 @@ PER_BATCH = 150  # 70 x 150 = 10,500 bad records (more if hypothesis discards a 
 MAX_RECORD = 16 * 1024  # the worker's CDI_MAX_RECORD_BYTES here, so large records stay cheap
 STALL_BOUND_S = 30.0  # every batch is dead-lettered within this long of being sent
 PERSON = st.sampled_from(["John Smith", "Jane Doe 1980-04-01", "12 High Street, Kent", "Mr A. Person"])
-VALID_TYPES = {
-    "incident.opened",
-    "incident.updated",
-    "incident.closed",
-    "crime.recorded",
-    "crime.reclassified",
-    "crime.cancelled",
-    "outcome.assigned",
-    "offender.history",
-    "history.ended",
-}
+VALID_TYPES = {*Contracts().event_types, "history.ended"}
 
 
 def _event(n: int, occurred_at: str, **changes: object) -> dict:
@@ -192,7 +182,7 @@ def test_ten_thousand_bad_records_are_each_dead_lettered_and_the_good_findings_h
         kafka_bootstrap, max_record_bytes=MAX_RECORD, end_markers="signed", replay_key="storm-replay-key"
     )
     topics = Topics(config.topic_prefix)
-    expected = findings([SimpleNamespace(value=orjson.dumps(f.to_dict())) for f in offline.findings])
+    expected = offline_findings(offline.findings)
     sent: Counter[str] = Counter()
     classes: Counter[str] = Counter()
     slowest = 0.0

@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 from collections import Counter
 from datetime import date, timedelta
-from types import SimpleNamespace
 
 import orjson
 import pytest
@@ -22,7 +21,7 @@ from cdi.history import write_events
 from cdi.publish import publish
 from cdi.simulation import SimulationOptions, simulate
 from cdi.topics import Topics
-from tests.stream.worker_process import WorkerProcess, findings, isolated_settings, read_topic
+from tests.stream.worker_process import WorkerProcess, findings, isolated_settings, offline_findings, read_topic
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -73,7 +72,7 @@ def test_a_flood_of_large_snapshots_keeps_state_small_and_the_worker_up(kafka_bo
     assert set(rejected_offline) == {"case_too_large"} and 1 <= rejected_offline["case_too_large"] < SNAPSHOTS
 
     settings = isolated_settings(kafka_bootstrap)
-    expected = findings([SimpleNamespace(value=orjson.dumps(f.to_dict())) for f in offline.findings])
+    expected = offline_findings(offline.findings)
     with WorkerProcess(settings) as worker:
         publish(settings, good[:half] + flooded + good[half:])
         got = findings(read_topic(settings, "findings", until=len(expected), timeout=180))

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from types import SimpleNamespace
 
 import orjson
 import pytest
@@ -24,7 +23,7 @@ from cdi.simulation import SimulationOptions, simulate
 from cdi.stream.end_markers import H_SIGNATURE, signature
 from cdi.stream.partitions import CLOCK_PREFIX
 from cdi.topics import INPUT_ROLES, Topics
-from tests.stream.worker_process import WorkerProcess, findings, isolated_settings, read_topic
+from tests.stream.worker_process import WorkerProcess, findings, isolated_settings, offline_findings, read_topic
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -144,7 +143,7 @@ def _poison_every_partition(settings) -> Counter[str]:
 def test_poisoned_times_and_forged_markers_change_no_finding(history, kafka_bootstrap):
     lines, offline = history
     settings = isolated_settings(kafka_bootstrap, end_markers="signed", replay_key=REPLAY_KEY)
-    expected_findings = findings([SimpleNamespace(value=orjson.dumps(f.to_dict())) for f in offline.findings])
+    expected_findings = offline_findings(offline.findings)
     first = len(lines) // 3
     with WorkerProcess(settings) as worker:
         publish(settings, lines[:first], end=False)
@@ -165,7 +164,7 @@ def test_poisoned_times_and_forged_markers_change_no_finding(history, kafka_boot
 def test_a_saved_clock_beyond_the_bounds_is_refused_and_reset_clock_clears_it(history, kafka_bootstrap, tmp_path):
     lines, offline = history
     settings = isolated_settings(kafka_bootstrap)
-    expected_findings = findings([SimpleNamespace(value=orjson.dumps(f.to_dict())) for f in offline.findings])
+    expected_findings = offline_findings(offline.findings)
     half = len(lines) // 2
     data_dir = tmp_path / "data"
     with WorkerProcess(settings, data_dir=data_dir) as worker:
@@ -188,7 +187,9 @@ def test_a_saved_clock_beyond_the_bounds_is_refused_and_reset_clock_clears_it(hi
     with WorkerProcess(settings, data_dir=data_dir) as worker:
         publish(settings, lines[half:])
         got = findings(read_topic(settings, "findings", until=len(expected_findings), timeout=180))
-        assert got == expected_findings
+        missing = [f["event_id"] for f in expected_findings if f not in got]
+        extra = [f["event_id"] for f in got if f not in expected_findings]
+        assert got == expected_findings, (missing, extra, worker.metrics(), str(worker.log_path))
         assert worker.total("cdi_clocks_refused_total") == len(partitions)
         assert worker.total("cdi_events_late_total") == 0
         assert "cdi reset-clock --stage incidents --partition" in worker.log()

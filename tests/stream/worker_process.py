@@ -11,6 +11,7 @@ import time
 import urllib.request
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
@@ -156,3 +157,9 @@ def findings(messages: list[Any]) -> list[dict[str, Any]]:
         record = orjson.loads(message.value)
         seen.setdefault((record["type"], record["event_id"]), record)
     return sorted(seen.values(), key=lambda r: (r["occurred_at"], r["event_id"], r["type"]))
+
+
+def offline_findings(events: Any) -> list[dict[str, Any]]:
+    """The backtest's findings as the findings topic would hold them, deduplicated and ordered
+    like ``findings``."""
+    return findings([SimpleNamespace(value=orjson.dumps(event.to_dict())) for event in events])

@@ -14,6 +14,8 @@ sends findings to the findings topic, keyed by subject.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 import traceback
@@ -107,6 +109,39 @@ def keep_rereads(app: faust.App) -> None:
     app.consumer._read_offset = _NoReadOffsets()  # type: ignore[attr-defined]
 
 
+TABLE_WRITES_DEADLINE_S = 120.0
+
+
+def drain_table_writes_before_commit(app: faust.App) -> None:
+    """Make Faust's flush before a commit wait for every queued table write.
+
+    A table write (``table[key] = value``) is queued in Faust's producer buffer and sent to the
+    changelog by a background task. Before committing offsets Faust flushes that buffer, but its
+    flush returns as soon as one message takes longer than 0.1 s to go out: on a busy machine it
+    committed offsets of events whose state changes were still queued, and a stop then dropped
+    them. Seen in a test: a worker stopped under load had processed offender events and
+    committed them, yet its offender changelog stayed empty, so the restarted worker judged
+    disposals without the offenders' histories. This flush drains the buffer completely (sending
+    what is left itself once the buffer's own task has stopped) and raises if it cannot, which
+    aborts the commit: the events are then read again, and a re-read event is a duplicate.
+    """
+    buffer = app.producer.buffer
+
+    async def flush() -> None:
+        deadline = time.monotonic() + TABLE_WRITES_DEADLINE_S
+        while buffer.size:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{buffer.size} table writes still queued; not committing offsets")
+            if buffer.should_stop:  # its sending task has ended (the worker is stopping)
+                await buffer._send_pending(buffer.pending.get_nowait())
+                continue
+            buffer.message_sent.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(buffer.message_sent.wait(), timeout=0.5)
+
+    buffer.flush = flush  # type: ignore[method-assign]
+
+
 def build_app(
     settings: Settings, partition_counts: dict[str, int], registry: CollectorRegistry | None = None
 ) -> faust.App:
@@ -136,6 +171,21 @@ def build_app(
         consumer_auto_offset_reset="earliest",
         broker_session_timeout=settings.session_timeout,
         broker_heartbeat_interval=settings.heartbeat_interval,
+        # Commit offsets every 1,000 acknowledged records as well as on Faust's 2.8 s timer (its
+        # default is every 10,000): draining a backlog, the committed offsets of a stage topic
+        # trailed processing by up to 7,700 records, all of them read again after a crash; now
+        # about 1,000. At-least-once is unchanged: Faust commits only acknowledged offsets, after
+        # flushing the producer. benchmarks/RESULTS.md, "Catch-up after a crash".
+        broker_commit_every=1000,
+        # Static group membership when CDI_INSTANCE_ID is set: a worker restarted after a crash gets
+        # its partitions back at once instead of after its dead predecessor's session expires. The
+        # node URL is part of the stored assignment and Faust's assignor requires it unchanged, so
+        # it is derived from the id, not from the host name (a recreated container gets a new one).
+        **(
+            {"consumer_group_instance_id": settings.instance_id, "canonical_url": f"http://{settings.instance_id}"}
+            if settings.instance_id
+            else {}
+        ),
         table_standby_replicas=settings.standby_replicas,
         # Faust's web server would also serve /router/ and /table/<name>/<key>/ (case data): off.
         # cdi.stream.http serves /metrics, /healthz and /readyz on CDI_METRICS_HOST:PORT instead.
@@ -145,6 +195,7 @@ def build_app(
         value_serializer="raw",
     )
     keep_rereads(app)
+    drain_table_writes_before_commit(app)
     serve_http(app, registry, settings.metrics_host, settings.metrics_port)  # and Faust's sensor, in registry
 
     def raw_topic(role: str, **kwargs: Any) -> Any:
