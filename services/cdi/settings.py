@@ -47,6 +47,18 @@ def _secret(name: str) -> str | None:
     return value or None
 
 
+INSTANCE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
+
+
+def _instance_id() -> str | None:
+    value = os.environ.get("CDI_INSTANCE_ID", "").strip()
+    if value and not INSTANCE_ID.fullmatch(value):
+        raise SettingsError(
+            f"CDI_INSTANCE_ID={value!r}: use 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )
+    return value or None
+
+
 def _env(name: str, default: str) -> str:
     return os.environ.get(name, default).strip() or default
 
@@ -68,6 +80,11 @@ class Settings:
     session_timeout: float = 10.0  # CDI_SESSION_TIMEOUT: consumer group session timeout, seconds
     heartbeat_interval: float = 1.0  # CDI_HEARTBEAT_INTERVAL
     standby_replicas: int = 0  # CDI_STANDBY_REPLICAS: Faust table standbys
+    # CDI_INSTANCE_ID: a name unique to this worker and stable across its restarts (a StatefulSet
+    # pod name, a compose service name) makes it a static consumer group member: restarted after a
+    # crash it takes its partitions back at once instead of after the session timeout. Unset:
+    # dynamic membership. See benchmarks/RESULTS.md, "Catch-up after a crash".
+    instance_id: str | None = None
     log_level: str = "info"  # CDI_LOG_LEVEL
     security: KafkaSecurity = field(default_factory=KafkaSecurity)  # CDI_KAFKA_SECURITY_PROTOCOL, _SSL_*, _SASL_*
     # CDI_END_MARKERS: which history.ended markers the worker obeys: reject | accept | signed; the
@@ -122,6 +139,7 @@ class Settings:
             session_timeout=number("CDI_SESSION_TIMEOUT", 10.0, float, 1.0),
             heartbeat_interval=number("CDI_HEARTBEAT_INTERVAL", 1.0, float, 0.1),
             standby_replicas=int(number("CDI_STANDBY_REPLICAS", 0, int, 0)),
+            instance_id=_instance_id(),
             log_level=_env("CDI_LOG_LEVEL", "info"),
             security=KafkaSecurity.from_env(),
             end_markers=end_markers,
@@ -148,6 +166,7 @@ class Settings:
             "session_timeout": "CDI_SESSION_TIMEOUT",
             "heartbeat_interval": "CDI_HEARTBEAT_INTERVAL",
             "standby_replicas": "CDI_STANDBY_REPLICAS",
+            "instance_id": "CDI_INSTANCE_ID",
             "log_level": "CDI_LOG_LEVEL",
             "end_markers": "CDI_END_MARKERS",
             "replay_key": "CDI_REPLAY_KEY",
