@@ -24,6 +24,7 @@ from typing import Any
 import faust
 import orjson
 from aiokafka.errors import KafkaError
+from faust.exceptions import PartitionsMismatch
 from prometheus_client import CollectorRegistry
 
 import cdi
@@ -110,6 +111,7 @@ def keep_rereads(app: faust.App) -> None:
 
 
 TABLE_WRITES_DEADLINE_S = 120.0
+SAVE_ATTEMPTS = 30  # about 90 s of waiting for Faust to learn a changelog's partitions
 
 
 def drain_table_writes_before_commit(app: faust.App) -> None:
@@ -398,6 +400,19 @@ def build_app(
             if name == CRIMES:
                 crime_progress[partition] = state.clock.watermark
 
+        async def save(partition: int, state: Any, *, clock: bool = False) -> None:
+            """Write the event's state changes. Faust refuses a table write while it does not yet
+            know the changelog's partitions (seen at start-up): that is no fault of the record, so
+            wait and write again rather than dead-letter it."""
+            for attempt in range(SAVE_ATTEMPTS):
+                try:
+                    partitions.save(partition, state, clock=clock)
+                    return
+                except PartitionsMismatch:
+                    if attempt == SAVE_ATTEMPTS - 1:
+                        raise
+                    await asyncio.sleep(0.2 * (attempt + 1))
+
         async def handle(event: Any, headers: dict[str, bytes], source: str) -> None:
             partition = event.message.partition
             state = partitions.get(partition)
@@ -412,7 +427,7 @@ def build_app(
                     await deliver(stage.progress(state, origin, low), partition, state)
                 if wall is not None:
                     await deliver(stage.follow_wall_clock(state, wall), partition, state)
-                partitions.save(partition, state, clock=True)
+                await save(partition, state, clock=True)
                 watermarks()
                 return
             parsed = Event.from_dict(orjson.loads(event.value))  # validated by route
@@ -437,7 +452,7 @@ def build_app(
             if counted:
                 metrics.consumed.labels(parsed.type).inc()
             await deliver(step, partition, state)
-            partitions.save(partition, state)
+            await save(partition, state)
 
         async def run(stream: Any) -> None:
             async for event in stream.events():

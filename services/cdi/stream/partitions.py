@@ -105,12 +105,19 @@ class PartitionStates:
         was in flight may have reset the lookup, and the event's changes must still be saved."""
         cases = state.cases
         assert isinstance(cases, TrackedCases)
-        for key in cases.take_dirty():
-            case = cases.get(key)
-            if case is None:
-                self.table.pop(key.encode(), None)
-            else:
-                self.table[key.encode()] = orjson.dumps({"p": partition, "case": case.to_dict()})
+        dirty = cases.take_dirty()
+        try:
+            while dirty:
+                key = next(iter(dirty))
+                case = cases.get(key)
+                if case is None:
+                    self.table.pop(key.encode(), None)
+                else:
+                    self.table[key.encode()] = orjson.dumps({"p": partition, "case": case.to_dict()})
+                dirty.discard(key)
+        except BaseException:  # a write Faust refused: keep what is unsaved for the retry
+            cases.dirty |= dirty
+            raise
         if clock:
             self.table[CLOCK_PREFIX + str(partition).encode()] = orjson.dumps(
                 {"p": partition, "clock": state.clock.to_dict()}
