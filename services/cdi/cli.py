@@ -608,7 +608,7 @@ def worker() -> None:
         )
     try:
         run_worker(settings)
-    except KafkaSecurityError as exc:
+    except (KafkaSecurityError, RuntimeError) as exc:  # the broker refused us or did not answer in time
         fail(str(exc))
 
 

@@ -166,7 +166,11 @@ def test_worker_with_a_wrong_password_exits_with_the_reason(broker) -> None:
         code = process.wait(timeout=FAILS_WITHIN + 30)
         log = " ".join(worker.log().split())  # the console wraps long lines
         assert code == 2, log[-3000:]
-        assert "refused the login" in log and "CDI_KAFKA_SASL_PASSWORD" in log
+        # kafka-python sees the broker's login error, or (in some runs) only the connections it
+        # then closes: either way the worker names the settings to check.
+        assert ("refused the login" in log and "CDI_KAFKA_SASL_PASSWORD" in log) or (
+            "CDI_KAFKA_SECURITY_PROTOCOL" in log and "its credentials match the listener" in log
+        ), log[-3000:]
         assert PASSWORD not in log
     finally:
         worker.stop()
