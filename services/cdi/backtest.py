@@ -15,11 +15,10 @@ from pathlib import Path
 from cdi import reference as reference_tables
 from cdi import rules as rules_files
 from cdi.contracts import Contracts, InvalidEvent
-from cdi.core.admission import ADMISSION_DETAIL, FUTURE, TOO_OLD
 from cdi.core.events import Event
 from cdi.core.observations import Observation, RecordingDecision
-from cdi.core.pipeline import Monitor, OfflineRun
-from cdi.core.stage import CASE_TOO_LARGE, CASE_TOO_LARGE_DETAIL, DUPLICATE, LATE
+from cdi.core.pipeline import REJECTION_DETAIL, Monitor, OfflineRun
+from cdi.core.stage import DUPLICATE
 from cdi.sources import FINDINGS, History, SourceError, open_history
 from cdi.sources.selection import Selection
 
@@ -85,19 +84,11 @@ def run(
             result.dead_letters.append(DeadLetter(where, exc.reason, exc.detail, raw))
             continue
         step = offline.process(event)
-        if step.rejected in (FUTURE, TOO_OLD):
-            result.dead_letters.append(DeadLetter(where, step.rejected, ADMISSION_DETAIL[step.rejected], raw))
-            continue
-        if step.rejected == LATE:
-            result.dead_letters.append(
-                DeadLetter(where, LATE, f"event time {event.occurred_at} is before the watermark", raw)
-            )
-            continue
-        if step.rejected == CASE_TOO_LARGE:
-            result.dead_letters.append(DeadLetter(where, CASE_TOO_LARGE, CASE_TOO_LARGE_DETAIL, raw))
-            continue
         if step.rejected == DUPLICATE:
             result.duplicates += 1
+            continue
+        if step.rejected is not None:  # future, too old, late, or a case past its bound
+            result.dead_letters.append(DeadLetter(where, step.rejected, REJECTION_DETAIL[step.rejected], raw))
             continue
         result.events[event.type] += 1
         take(step.findings, step.observations)

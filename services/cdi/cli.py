@@ -9,6 +9,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from cdi.core.stage import CRIMES, INCIDENTS, OFFENDERS
 from cdi.settings import Settings, SettingsError
 
 console = Console(stderr=True)
@@ -614,7 +615,7 @@ def worker() -> None:
 
 @main.command("reset-clock")
 @click.option(
-    "--stage", "stages", multiple=True, type=click.Choice(["incidents", "crimes", "offenders"]), help="(repeatable)"
+    "--stage", "stages", multiple=True, type=click.Choice([INCIDENTS, CRIMES, OFFENDERS]), help="(repeatable)"
 )
 @click.option("--partition", "partitions", multiple=True, type=click.IntRange(0), help="(repeatable)")
 @click.option("--namespace", help="A replay namespace instead of CDI_NAMESPACE.")

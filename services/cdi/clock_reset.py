@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cdi.core.stage import CRIMES, INCIDENTS, OFFENDERS
+from cdi.publish import producer as publisher
 from cdi.settings import Settings
 from cdi.stream.partitions import CLOCK_PREFIX
 from cdi.topics import Topics
 
-STAGES = ("incidents", "crimes", "offenders")
+STAGES = (INCIDENTS, CRIMES, OFFENDERS)  # the stage tables, by name
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,16 +36,9 @@ def changelog_topic(topics: Topics, stage: str) -> str:
 def reset_clocks(settings: Settings, stages: tuple[str, ...], partitions: tuple[int, ...]) -> list[ClockReset]:
     """Tombstone the saved clocks of ``stages`` (every stage if empty) on ``partitions`` (every
     partition if empty). Raises LookupError when a changelog does not exist (no worker has run)."""
-    from kafka import KafkaProducer
-
     assert settings.bootstrap
     topics = Topics(settings.topic_prefix)
-    producer = KafkaProducer(
-        bootstrap_servers=settings.bootstrap,
-        acks="all",
-        client_id="cdi-reset-clock",
-        **settings.security.kafka_python(),
-    )
+    producer = publisher(settings.bootstrap, settings.security)  # acks=all, security errors explained
     done: list[ClockReset] = []
     try:
         for stage in stages or STAGES:

@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import orjson
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
@@ -23,7 +22,7 @@ from cdi.scoring import key_of
 from cdi.settings import Settings
 from cdi.simulation import SimulationOptions, simulate
 from cdi.topics import Topics
-from tests.stream.worker_process import WorkerProcess, findings, isolated_settings
+from tests.stream.worker_process import WorkerProcess, findings, isolated_settings, read_topic
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -58,33 +57,6 @@ def findings_end_offset(settings: Settings) -> int:
         return sum(consumer.end_offsets(tps).values()) if tps else 0
     finally:
         consumer.close()
-
-
-def read_findings(settings: Settings, expected: int, timeout: float = 180) -> list[Any]:
-    """Every message of the findings topic, read until ``expected`` distinct findings (by type and
-    id) arrived, and then for a little longer so that a wrong extra one shows."""
-    consumer = KafkaConsumer(
-        Topics(settings.topic_prefix).name("findings"),
-        bootstrap_servers=settings.bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        group_id=None,
-    )
-    messages: list[Any] = []
-    ids: set[tuple[str, str]] = set()
-    deadline = time.monotonic() + timeout
-    try:
-        while len(ids) < expected and time.monotonic() < deadline:
-            for batch in consumer.poll(timeout_ms=500).values():
-                messages.extend(batch)
-                ids.update((r["type"], r["event_id"]) for r in map(orjson.loads, (m.value for m in batch)))
-        end = time.monotonic() + 3
-        while time.monotonic() < end:
-            for batch in consumer.poll(timeout_ms=300).values():
-                messages.extend(batch)
-    finally:
-        consumer.close()
-    return messages
 
 
 def compare(got: list[dict[str, Any]], expected: list[dict[str, Any]], messages: list[Any], context: str) -> str:
@@ -130,7 +102,7 @@ def test_sigkill_mid_history_then_restart_gives_the_offline_findings(
 
     with WorkerProcess(settings, data_dir=tmp_path / "data") as second:
         publish(settings, lines[cut:])
-        messages = read_findings(settings, len(expected))
+        messages = read_topic(settings, "findings", until=len(expected), timeout=180)
         got = findings(messages)
         context = (
             f"store {store}, instance id {instance_id}, killed after {applied_before:.0f} of {len(lines)} events "
@@ -169,7 +141,7 @@ def test_broker_frozen_beyond_the_session_timeout_then_resumed(history, tmp_path
                 os.kill(broker._proc.pid, signal.SIGCONT)
             assert worker.process is not None and worker.process.poll() is None, worker.log()[-3000:]
             publish(settings, lines[cut:])
-            messages = read_findings(settings, len(expected))
+            messages = read_topic(settings, "findings", until=len(expected), timeout=180)
             got = findings(messages)
             rejoined = worker.log().count("Joined group") - joins
             context = (

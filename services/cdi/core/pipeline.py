@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdi.core.admission import Admission
+from cdi.core.admission import ADMISSION_DETAIL, Admission
 from cdi.core.clock import NEVER
 from cdi.core.crimes import CrimeLogic
 from cdi.core.events import Event
@@ -20,10 +20,29 @@ from cdi.core.offenders import OffenderLogic
 from cdi.core.recording import IncidentLogic
 from cdi.core.reference import ReferenceData
 from cdi.core.rules import RulesConfig
-from cdi.core.stage import CRIMES, INCIDENTS, OFFENDERS, OFFLINE_ORIGIN, PartitionState, Stage, Step
+from cdi.core.stage import (
+    CASE_TOO_LARGE,
+    CASE_TOO_LARGE_DETAIL,
+    CRIMES,
+    INCIDENTS,
+    LATE,
+    OFFENDERS,
+    OFFLINE_ORIGIN,
+    PartitionState,
+    Stage,
+    Step,
+)
 
 # The offender stage's input from the crime stage, as an origin of its clock.
 CRIME_STAGE = "crime-stage"
+
+# Dead-letter detail of every reason an event is not applied (DUPLICATE is counted, not a letter):
+# the bound or rule broken, never a value. The backtest and the worker both read it.
+REJECTION_DETAIL = {
+    **ADMISSION_DETAIL,
+    LATE: "event time is before the stage's watermark (beyond the allowed lateness)",
+    CASE_TOO_LARGE: CASE_TOO_LARGE_DETAIL,
+}
 
 ROUTES: dict[str, tuple[str, ...]] = {
     "incident.opened": (INCIDENTS,),

@@ -31,11 +31,11 @@ import cdi
 from cdi import reference as reference_tables
 from cdi import rules as rules_files
 from cdi.contracts import MALFORMED, Contracts, InvalidEvent
-from cdi.core.admission import ADMISSION_DETAIL, FUTURE, Admission
-from cdi.core.clock import NEVER, EventClock
+from cdi.core.admission import FUTURE, Admission
+from cdi.core.clock import NEVER
 from cdi.core.events import Event, HistoryEnded
-from cdi.core.pipeline import CRIME_STAGE, CRIMES, INCIDENTS, OFFENDERS, ROUTES, Monitor
-from cdi.core.stage import CASE_TOO_LARGE, CASE_TOO_LARGE_DETAIL, DUPLICATE, LATE, Step
+from cdi.core.pipeline import CRIME_STAGE, CRIMES, INCIDENTS, OFFENDERS, REJECTION_DETAIL, ROUTES, Monitor
+from cdi.core.stage import DUPLICATE, LATE, Step
 from cdi.core.times import format_time
 from cdi.settings import Settings
 from cdi.stream.dead_letters import H_SOURCE, DeadLetters
@@ -57,11 +57,6 @@ PROCESSING_ERROR = "processing_error"
 TOO_LARGE = "too_large"
 MARKER_REFUSED = "marker_refused"
 WRONG_TOPIC = "wrong_topic"
-# Dead-letter detail of each rejection by a stage: the rule broken, never a value.
-REJECTION_DETAIL = {
-    LATE: "event time is before the stage's watermark (beyond the allowed lateness)",
-    CASE_TOO_LARGE: CASE_TOO_LARGE_DETAIL,
-}
 
 STAGE_TOPICS = {INCIDENTS: "case-events", CRIMES: "crime-events", OFFENDERS: "offender-events"}
 # Which stages' clocks each input topic drives (every stage that reads some of its events).
@@ -208,14 +203,16 @@ def build_app(
     findings_topic = raw_topic("findings")
     dead_letters = raw_topic("dead-letters")
 
+    def implausible(at: int) -> bool:
+        """A time no admitted input could have carried (see AdmissionBounds.implausible_clock)."""
+        return config.admission.implausible_clock(at, int(time.time() * 1000), live)
+
     def vet_clock(name: str) -> Any:
         def vet(partition: int, saved: dict[str, Any]) -> bool:
             """Refuse a saved clock that no admitted event could have produced (say, one poisoned
             before the admission bounds existed): the partition relearns it from its inputs."""
-            probe = EventClock(lateness, origins[name])
-            probe.restore(saved)
-            furthest = max([probe.max_seen, *probe.lows.values()])
-            if not config.admission.implausible_clock(furthest, int(time.time() * 1000), live):
+            furthest = max([saved.get("max_seen", NEVER), *saved.get("lows", {}).values()])
+            if not implausible(furthest):
                 return True
             metrics.clocks_refused.labels(name).inc()
             log.error(
@@ -283,10 +280,6 @@ def build_app(
             if mine:
                 await broadcast(name, mine)
 
-    def implausible(at: int) -> bool:
-        """A time no admitted input could have carried (see AdmissionBounds.implausible_clock)."""
-        return config.admission.implausible_clock(at, int(time.time() * 1000), live)
-
     async def refuse(event: Any, origin: str, source: str, reason: str, detail: str, path: str = "") -> None:
         metrics.invalid.labels(reason).inc()
         log.warning("dead-lettered a record from %s: %s at %s", origin, reason, path or "/")
@@ -319,7 +312,7 @@ def build_app(
         # Bounded before it touches any clock: one record dated 9999 must not move a watermark.
         rejected = admission.judge(origin, parsed.at, int(time.time() * 1000) if live else None)
         if rejected is not None:
-            await refuse(event, origin, source, rejected, ADMISSION_DETAIL[rejected], "/occurred_at")
+            await refuse(event, origin, source, rejected, REJECTION_DETAIL[rejected], "/occurred_at")
             return
         if isinstance(parsed.payload, HistoryEnded):  # a control marker, not counted as an event
             lows[origin] = max(lows.get(origin, NEVER), parsed.at + 1)
@@ -433,7 +426,7 @@ def build_app(
             parsed = Event.from_dict(orjson.loads(event.value))  # validated by route
             origin = headers[H_ORIGIN].decode()
             if implausible(parsed.at):  # bounded by route; this one was written past it
-                await dead_letter(event.key, event.value, source, FUTURE, ADMISSION_DETAIL[FUTURE])
+                await dead_letter(event.key, event.value, source, FUTURE, REJECTION_DETAIL[FUTURE])
                 return
             # Count each input event in one stage only, and internal records (disposals) not at all.
             counted = ROUTES.get(parsed.type, ())[:1] == (name,)
@@ -445,9 +438,7 @@ def build_app(
             if step.rejected is not None:  # late, or a case grown past its bound
                 if step.rejected == LATE:
                     metrics.late.labels(parsed.type).inc()
-                await dead_letter(
-                    event.key, event.value, source, step.rejected, REJECTION_DETAIL.get(step.rejected, step.rejected)
-                )
+                await dead_letter(event.key, event.value, source, step.rejected, REJECTION_DETAIL[step.rejected])
                 return
             if counted:
                 metrics.consumed.labels(parsed.type).inc()
