@@ -9,10 +9,16 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `tests.*` imports from any rootdir
+
+if TYPE_CHECKING:
+    from selenium.webdriver import Chrome
+
+    from tests.databases.postgres_server import PostgresServer
 
 
 def _docker_answers() -> bool:
@@ -42,3 +48,26 @@ def kafka_bootstrap() -> Iterator[str]:
 
     with KafkaBroker() as broker:
         yield broker.bootstrap
+
+
+# Imported inside the fixtures so that a run which uses neither never imports psycopg or selenium.
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL cluster (tests/databases/postgres_server.py); make databases with
+    ``create_database(name)``, unique per session."""
+    from tests.databases.postgres_server import PostgresServer
+
+    with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chrome]:
+    """One headless Chromium for the session (tests/browsers/chromium.py); downloads land in a temp dir."""
+    from tests.browsers.chromium import chromium_driver
+
+    driver = chromium_driver(download_dir=tmp_path_factory.mktemp("downloads"))
+    try:
+        yield driver
+    finally:
+        driver.quit()

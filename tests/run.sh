@@ -12,10 +12,15 @@ need mvn "Install Maven (Debian: apt-get install -y maven); the tests fetch Kafk
 
 # Debian packages the deploy tests use: prometheus (promtool and a real server),
 # prometheus-alertmanager (amtool), docker-compose (validates the compose file without a daemon).
+# The database and browser fixtures use: postgresql (initdb/pg_ctl for a throwaway cluster),
+# chromium and chromium-driver (headless Chromium driven by Selenium through chromedriver).
 missing=()
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing Debian packages: ${missing[*]} =="
   export DEBIAN_FRONTEND=noninteractive

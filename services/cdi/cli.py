@@ -613,6 +613,53 @@ def worker() -> None:
         fail(str(exc))
 
 
+@main.command()
+def serve() -> None:
+    """Run the case workbench (web page and JSON API) for CDI_NAMESPACE's findings."""
+    import logging
+
+    from cdi.topics import ensure_topics
+    from cdi.workbench.config import WorkbenchSettings
+    from cdi.workbench.service import serve as run_service
+
+    settings = settings_from_env()
+    if not settings.bootstrap:
+        fail("CDI_KAFKA_BOOTSTRAP is not set. Point it at the Kafka cluster the worker uses, or run `cdi demo`.")
+    try:
+        workbench = WorkbenchSettings.from_env(settings)
+    except SettingsError as exc:
+        fail(str(exc))
+        raise
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        ensure_topics(settings)  # the case-actions topic may be new to an older deployment
+        run_service(workbench)
+    except RuntimeError as exc:
+        fail(str(exc))
+    except Exception as exc:
+        # A database that refuses (wrong URL, password, unreachable): say which, without the password.
+        from sqlalchemy.exc import SQLAlchemyError
+
+        if isinstance(exc, SQLAlchemyError):
+            fail(f"the cases database refused ({type(exc).__name__}); check CDI_CASES_DATABASE_URL")
+        raise
+
+
+@main.command("serve-token")
+@click.option("--staff", required=True, help="Pseudonymous staff reference or team, e.g. S-1042 (never a name).")
+@click.option("--role", type=click.Choice(["viewer", "operator", "registrar"]), required=True)
+def serve_token(staff: str, role: str) -> None:
+    """Make a workbench sign-in token: prints the token once (give it to the person) and the
+    entry for CDI_WORKBENCH_TOKENS_FILE (only its SHA-256)."""
+    from cdi.workbench.access import STAFF, digest, new_token
+
+    if not STAFF.fullmatch(staff):
+        fail("--staff: letters, digits, '.', '_' or '-' (a pseudonymous reference, not a name)")
+    token = new_token()
+    console.print(f"token for {staff} ({role}), shown once: [bold]{token}[/]")
+    click.echo(f'[[tokens]]\nstaff = "{staff}"\nrole = "{role}"\nsha256 = "{digest(token)}"')
+
+
 @main.command("reset-clock")
 @click.option(
     "--stage", "stages", multiple=True, type=click.Choice([INCIDENTS, CRIMES, OFFENDERS]), help="(repeatable)"

@@ -21,7 +21,7 @@ from typing import Any
 import jsonschema_rs
 import orjson
 
-from cdi.core.events import Event
+from cdi.core.events import PAYLOAD_TYPES, Event
 
 COMMON_ID = "urn:cdi:schema:common:1"
 SAFE_SEGMENT = re.compile(r"[a-z_][a-z0-9_]{0,39}|[0-9]{1,6}")
@@ -109,6 +109,8 @@ class Contracts:
             raise
         except Exception as exc:  # the validator itself gave up, e.g. on extreme nesting
             raise InvalidEvent(MALFORMED, f"cannot be validated ({type(exc).__name__})") from None
+        if record["type"] not in PAYLOAD_TYPES:  # a contract of another component (case.action)
+            raise InvalidEvent(UNKNOWN_TYPE, "not an event the monitor reads", "/type")
         try:
             return Event.from_dict(record)
         except Exception as exc:  # valid by pattern, impossible as a value: 23:59:60, year 0

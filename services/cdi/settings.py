@@ -31,7 +31,7 @@ def namespace_prefix(namespace: str) -> str:
 END_MARKER_POLICIES = ("auto", "reject", "accept", "signed")
 
 
-def _secret(name: str) -> str | None:
+def env_secret(name: str) -> str | None:
     """A secret from ``NAME`` or from the file ``NAME_FILE`` names (a mounted secret); not both."""
     value = os.environ.get(name, "").strip()
     path = os.environ.get(f"{name}_FILE", "").strip()
@@ -59,8 +59,19 @@ def _instance_id() -> str | None:
     return value or None
 
 
-def _env(name: str, default: str) -> str:
+def env_value(name: str, default: str) -> str:
     return os.environ.get(name, default).strip() or default
+
+
+def env_number(name: str, default: float, kind: type, low: float) -> float:
+    raw = env_value(name, str(default))
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a {kind.__name__}; unset it or give a number") from None
+    if value < low:
+        raise SettingsError(f"{name}={raw!r} must be at least {low}")
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,54 +109,44 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
-        def number(name: str, default: float, kind: type, low: float) -> float:
-            raw = _env(name, str(default))
-            try:
-                value = kind(raw)
-            except ValueError:
-                raise SettingsError(f"{name}={raw!r} is not a {kind.__name__}; unset it or give a number") from None
-            if value < low:
-                raise SettingsError(f"{name}={raw!r} must be at least {low}")
-            return value
-
-        store = _env("CDI_STORE", "memory")
-        clock = _env("CDI_CLOCK", "event")
+        store = env_value("CDI_STORE", "memory")
+        clock = env_value("CDI_CLOCK", "event")
         if store not in {"memory", "rocksdb"}:
             raise SettingsError(f"CDI_STORE={store!r}: use 'memory' or 'rocksdb'")
         if clock not in {"event", "live"}:
             raise SettingsError(f"CDI_CLOCK={clock!r}: use 'event' (replays) or 'live' (production feed)")
         rules = os.environ.get("CDI_RULES", "").strip()
-        end_markers = _env("CDI_END_MARKERS", "auto")
+        end_markers = env_value("CDI_END_MARKERS", "auto")
         if end_markers not in END_MARKER_POLICIES:
             raise SettingsError(f"CDI_END_MARKERS={end_markers!r}: use one of {', '.join(END_MARKER_POLICIES)}")
-        payload = _env("CDI_DEAD_LETTER_PAYLOAD", "raw")
+        payload = env_value("CDI_DEAD_LETTER_PAYLOAD", "raw")
         if payload not in {"raw", "hash"}:
             raise SettingsError(f"CDI_DEAD_LETTER_PAYLOAD={payload!r}: use 'raw' or 'hash'")
-        namespace = _env("CDI_NAMESPACE", LIVE)
+        namespace = env_value("CDI_NAMESPACE", LIVE)
         prefix = namespace_prefix(namespace)
         return cls(
             bootstrap=os.environ.get("CDI_KAFKA_BOOTSTRAP", "").strip() or None,
             topic_prefix=os.environ.get("CDI_TOPIC_PREFIX", prefix),
             namespace=namespace,
-            partitions=int(number("CDI_PARTITIONS", 4, int, 1)),
-            replication_factor=int(number("CDI_REPLICATION_FACTOR", 1, int, 1)),
+            partitions=int(env_number("CDI_PARTITIONS", 4, int, 1)),
+            replication_factor=int(env_number("CDI_REPLICATION_FACTOR", 1, int, 1)),
             store=store,
-            data_dir=Path(_env("CDI_DATA_DIR", ".cdi-data")),
-            metrics_host=_env("CDI_METRICS_HOST", "127.0.0.1"),
-            metrics_port=int(number("CDI_METRICS_PORT", 6066, int, 0)),
+            data_dir=Path(env_value("CDI_DATA_DIR", ".cdi-data")),
+            metrics_host=env_value("CDI_METRICS_HOST", "127.0.0.1"),
+            metrics_port=int(env_number("CDI_METRICS_PORT", 6066, int, 0)),
             rules_path=Path(rules) if rules else None,
             clock=clock,
-            progress_interval=number("CDI_PROGRESS_INTERVAL", 1.0, float, 0.05),
-            session_timeout=number("CDI_SESSION_TIMEOUT", 10.0, float, 1.0),
-            heartbeat_interval=number("CDI_HEARTBEAT_INTERVAL", 1.0, float, 0.1),
-            standby_replicas=int(number("CDI_STANDBY_REPLICAS", 0, int, 0)),
+            progress_interval=env_number("CDI_PROGRESS_INTERVAL", 1.0, float, 0.05),
+            session_timeout=env_number("CDI_SESSION_TIMEOUT", 10.0, float, 1.0),
+            heartbeat_interval=env_number("CDI_HEARTBEAT_INTERVAL", 1.0, float, 0.1),
+            standby_replicas=int(env_number("CDI_STANDBY_REPLICAS", 0, int, 0)),
             instance_id=_instance_id(),
-            log_level=_env("CDI_LOG_LEVEL", "info"),
+            log_level=env_value("CDI_LOG_LEVEL", "info"),
             security=KafkaSecurity.from_env(),
             end_markers=end_markers,
-            replay_key=_secret("CDI_REPLAY_KEY"),
+            replay_key=env_secret("CDI_REPLAY_KEY"),
             dead_letter_payload=payload,
-            max_record_bytes=int(number("CDI_MAX_RECORD_BYTES", 512 * 1024, int, 1024)),
+            max_record_bytes=int(env_number("CDI_MAX_RECORD_BYTES", 512 * 1024, int, 1024)),
         )
 
     def to_env(self) -> dict[str, str]:

@@ -17,6 +17,8 @@ from cdi.settings import Settings
 
 INPUT_ROLES = ("incidents", "crimes", "outcomes", "offender-history")
 OUTPUT_ROLES = ("findings", "dead-letters")
+# Written by the case workbench (cdi serve): people's actions on findings, keyed by finding id.
+CASE_ROLES = ("case-actions",)
 # Events repartitioned by the key of the stage that reads them (see cdi.stream.app).
 INTERNAL_ROLES = ("case-events", "crime-events", "offender-events")
 
@@ -45,7 +47,7 @@ class Topics:
         return f"{self.prefix}monitor"
 
     def all_roles(self) -> tuple[str, ...]:
-        return INPUT_ROLES + OUTPUT_ROLES + INTERNAL_ROLES
+        return INPUT_ROLES + OUTPUT_ROLES + CASE_ROLES + INTERNAL_ROLES
 
 
 KEY_FIELD = {

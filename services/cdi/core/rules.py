@@ -35,6 +35,7 @@ class RuleSettings:
     severity_by_offence_group: dict[str, str]
     guidance: str
     params: dict[str, Any] = field(default_factory=dict)
+    summary: str = ""  # one line for people (the workbench); changes no finding
 
     def severity_for(self, offence_group: str | None) -> str:
         if offence_group is None:
@@ -79,7 +80,7 @@ class RulesConfig:
             params = {
                 k: v
                 for k, v in spec.items()
-                if k not in {"enabled", "severity", "severity_by_offence_group", "guidance"}
+                if k not in {"enabled", "severity", "severity_by_offence_group", "guidance", "summary"}
             }
             rules[name] = RuleSettings(
                 name=name,
@@ -88,6 +89,7 @@ class RulesConfig:
                 severity_by_offence_group=dict(spec.get("severity_by_offence_group", {})),
                 guidance=spec["guidance"],
                 params=params,
+                summary=spec.get("summary", ""),
             )
         clock, limits = data["clock"], data["limits"]
         if clock["crime_retention_max_days"] < clock["case_retention_days"]:

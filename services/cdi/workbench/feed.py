@@ -1,0 +1,152 @@
+"""Reads the namespace's findings, case-actions and input topics into the cases view.
+
+One thread, one kafka-python consumer with every partition assigned by hand (no consumer group:
+each replica reads everything, and the offsets live in the database beside the rows), starting
+from the offsets the view stored. Each poll is applied as one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from kafka import KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
+
+from cdi.settings import Settings
+from cdi.topics import INPUT_ROLES, Topics
+from cdi.workbench.store import ACTIONS_ROLE, FINDINGS_ROLE, CaseStore, FeedRecord
+
+log = logging.getLogger("cdi.workbench")
+
+MS_PER_DAY = 86_400_000
+PRUNE_EVERY_S = 600.0
+
+
+@dataclass(slots=True)
+class FeedStatus:
+    """What the feed has done, read by /readyz, /metrics and the pages (under ``changed``)."""
+
+    version: int = 0  # bumps whenever the view changed
+    caught_up: bool = False  # reached the end offsets seen at start-up
+    records: int = 0
+    refused: Counter[str] = field(default_factory=Counter)
+    error: str | None = None  # why the feed is not reading, for /readyz
+    changed: threading.Condition = field(default_factory=threading.Condition)
+    actions: set[str] = field(default_factory=set)  # action ids applied since start (for read-your-writes)
+
+
+class Feed:
+    def __init__(self, settings: Settings, store: CaseStore, retention_days: float) -> None:
+        self.settings = settings
+        self.store = store
+        self.retention_ms = int(retention_days * MS_PER_DAY)
+        topics = Topics(settings.topic_prefix)
+        self.roles = {topics.name(role): role for role in (FINDINGS_ROLE, ACTIONS_ROLE, *INPUT_ROLES)}
+        self.status = FeedStatus()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="cdi-workbench-feed", daemon=True)
+        self._last_prune = 0.0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def wait_for(self, action_id: str, timeout: float) -> bool:
+        """Wait until the view holds ``action_id`` (the page shows an action once it is applied)."""
+        deadline = time.monotonic() + timeout
+        with self.status.changed:
+            while action_id not in self.status.actions:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self.status.changed.wait(left)
+        return True
+
+    def _consumer(self) -> KafkaConsumer:
+        assert self.settings.bootstrap
+        return KafkaConsumer(
+            bootstrap_servers=self.settings.bootstrap,
+            client_id="cdi-workbench",
+            enable_auto_commit=False,
+            group_id=None,
+            max_poll_records=2000,
+            **self.settings.security.kafka_python(),
+        )
+
+    def _assign(self, consumer: KafkaConsumer) -> dict[TopicPartition, int]:
+        partitions = []
+        for topic in self.roles:
+            found = consumer.partitions_for_topic(topic)
+            if not found:
+                raise RuntimeError(f"topic {topic} does not exist yet; start `cdi worker` (it creates the topics)")
+            partitions += [TopicPartition(topic, p) for p in sorted(found)]
+        consumer.assign(partitions)
+        stored = self.store.stored_offsets(self.roles)
+        for tp in partitions:
+            consumer.seek(tp, stored.get((tp.topic, tp.partition), 0))
+        return consumer.end_offsets(partitions)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            consumer = None
+            try:
+                consumer = self._consumer()
+                ends = self._assign(consumer)
+                self.status.error = None
+                self._read(consumer, ends)
+            except (KafkaError, RuntimeError, OSError) as exc:
+                self.status.error = f"{type(exc).__name__}: {exc}"
+                log.warning("workbench feed stopped (%s); retrying in 2 s", self.status.error)
+                self._stop.wait(2.0)
+            except Exception as exc:  # a database outage, say: retry rather than die
+                self.status.error = f"{type(exc).__name__}"
+                log.exception("workbench feed failed; retrying in 2 s")
+                self._stop.wait(2.0)
+            finally:
+                if consumer is not None:
+                    consumer.close()
+
+    def _read(self, consumer: KafkaConsumer, ends: dict[TopicPartition, int]) -> None:
+        while not self._stop.is_set():
+            polled = consumer.poll(timeout_ms=500)
+            batch = [
+                FeedRecord(self.roles[tp.topic], tp.topic, tp.partition, m.offset, m.value)
+                for tp, messages in polled.items()
+                for m in messages
+            ]
+            if batch:
+                applied = self.store.apply(batch)
+                with self.status.changed:
+                    self.status.records += applied.records
+                    self.status.refused.update(applied.refused)
+                    self.status.actions |= applied.actions
+                    if applied.records or applied.skipped:
+                        self.status.version += 1
+                    self.status.changed.notify_all()
+                for reason, n in applied.refused.items():
+                    log.warning("workbench skipped %d record(s): %s", n, reason)
+            if not self.status.caught_up and all(consumer.position(tp) >= end for tp, end in ends.items()):
+                with self.status.changed:
+                    self.status.caught_up = True
+                    self.status.version += 1
+                    self.status.changed.notify_all()
+                log.info("workbench view caught up with the topics (%d records)", self.status.records)
+            self._prune()
+
+    def _prune(self) -> None:
+        now = time.monotonic()
+        if now - self._last_prune < PRUNE_EVERY_S:
+            return
+        self._last_prune = now
+        latest = self.store.latest_event_time()
+        if latest is not None:
+            dropped = self.store.prune_events(latest - self.retention_ms)
+            if dropped:
+                log.info("workbench pruned %d stored input events no finding cites", dropped)

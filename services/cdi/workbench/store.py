@@ -1,0 +1,580 @@
+"""The cases view in a database: SQLite by default (one file), PostgreSQL when
+CDI_CASES_DATABASE_URL says so. Records from the topics are applied in batches, each batch in
+one transaction together with the offsets it reached, so a restart resumes exactly where the
+view stopped and nothing is applied twice. Replicas sharing PostgreSQL each read every record;
+the offset rows are locked for the batch, and records at or past nobody's stored offset are
+skipped, so two replicas never apply one record twice.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Connection, Engine
+
+from cdi.contracts import Contracts, InvalidEvent
+from cdi.core.times import parse_time
+from cdi.topics import TOPIC_FOR_TYPE
+from cdi.workbench import casework
+from cdi.workbench.schema import actions, events, finding_evidence, findings, offsets
+from cdi.workbench.timeline import Narrator, ordered
+
+log = logging.getLogger("cdi.workbench")
+
+FINDINGS_ROLE, ACTIONS_ROLE = "findings", "case-actions"
+MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATION_LOCK = 0x0CD1CA5E  # PostgreSQL advisory lock: one replica migrates at a time
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRecord:
+    role: str  # findings | case-actions | an input role
+    topic: str
+    partition: int
+    offset: int
+    value: bytes | None
+
+
+@dataclass(slots=True)
+class Applied:
+    records: int = 0  # read and new to the view
+    skipped: int = 0  # already applied by another replica sharing the database
+    findings: set[str] = field(default_factory=set)  # findings whose row changed
+    actions: set[str] = field(default_factory=set)  # action ids stored
+    refused: Counter[str] = field(default_factory=Counter)  # records not applied, by reason
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    rule: tuple[str, ...] = ()
+    severity: tuple[str, ...] = ()
+    division: tuple[str, ...] = ()
+    offence_group: tuple[str, ...] = ()
+    pipeline: tuple[str, ...] = ()
+    status: tuple[str, ...] = ()
+    assignee: tuple[str, ...] = ()
+    since: int | None = None  # raised at or after (event time, epoch ms)
+    until: int | None = None  # raised before
+
+
+class CursorError(ValueError):
+    pass
+
+
+def encode_cursor(raised_at: int, finding_id: str) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps([raised_at, finding_id])).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[int, str]:
+    try:
+        at, fid = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(at, int) or not isinstance(fid, str):
+            raise TypeError
+        return at, fid
+    except Exception:
+        raise CursorError("cursor is not one this service gave out; start again without it") from None
+
+
+def database_url(url: str | None, data_dir: Path) -> str:
+    """The configured URL, else an SQLite file in the data directory."""
+    if url:
+        return url
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{(data_dir / 'cases.db').resolve()}"
+
+
+def _engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(dbapi: Any, _record: Any) -> None:
+            cursor = dbapi.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")  # readers (the web pages) never wait for the feed
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def _upsert(conn: Connection, table: sa.Table, row: dict[str, Any], keys: Sequence[str], update: bool) -> None:
+    """Insert ``row``; on a key clash update it (``update``) or leave the stored one."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(table).values(**row)
+    changes = {k: v for k, v in row.items() if k not in keys}
+    if update and changes:
+        stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=changes)
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
+    conn.execute(stmt)
+
+
+class CaseStore:
+    def __init__(self, url: str, pipeline: str, narrator: Narrator, contracts: Contracts | None = None) -> None:
+        self.url = url
+        self.pipeline = pipeline
+        self.narrator = narrator
+        self.contracts = contracts or Contracts()
+        self.engine = _engine(url)
+
+    def describe(self) -> str:
+        """The database without its password, for logs."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def migrate(self) -> None:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- feeding -------------------------------------------------------------------------------
+
+    def stored_offsets(self, topics: Iterable[str]) -> dict[tuple[str, int], int]:
+        names = list(topics)
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(offsets).where(offsets.c.topic.in_(names))).all()
+        return {(r.topic, r.partition): r.next_offset for r in rows}
+
+    def apply(self, records: Sequence[FeedRecord]) -> Applied:
+        """Apply one batch in one transaction, with the offsets it reaches."""
+        applied = Applied()
+        if not records:
+            return applied
+        parts = sorted({(r.topic, r.partition) for r in records})
+        with self.engine.begin() as conn:
+            for topic, partition in parts:
+                _upsert(
+                    conn,
+                    offsets,
+                    {"topic": topic, "partition": partition, "next_offset": 0},
+                    ("topic", "partition"),
+                    False,
+                )
+            locked = conn.execute(
+                sa.select(offsets).where(sa.tuple_(offsets.c.topic, offsets.c.partition).in_(parts)).with_for_update()
+            ).all()
+            start = {(r.topic, r.partition): r.next_offset for r in locked}
+            reached = dict(start)
+            touched: set[str] = set()
+            for record in records:
+                where = (record.topic, record.partition)
+                if record.offset < start[where]:
+                    # Another replica applied it: the view changed all the same, and an action
+                    # this replica wrote is now visible.
+                    applied.skipped += 1
+                    if record.role == ACTIONS_ROLE:
+                        applied.actions.add(_event_id(record.value))
+                    continue
+                reached[where] = max(reached[where], record.offset + 1)
+                applied.records += 1
+                self._apply_one(conn, record, applied, touched)
+            for fid in sorted(touched):
+                self._refold(conn, fid)
+            for (topic, partition), nxt in reached.items():
+                if nxt != start[(topic, partition)]:
+                    conn.execute(
+                        offsets.update()
+                        .where(offsets.c.topic == topic, offsets.c.partition == partition)
+                        .values(next_offset=nxt)
+                    )
+        applied.findings |= touched
+        return applied
+
+    def _decode(self, record: FeedRecord, applied: Applied) -> dict[str, Any] | None:
+        if record.value is None:
+            applied.refused["tombstone"] += 1
+            return None
+        try:
+            data = orjson.loads(record.value)
+            self.contracts.check(data)
+            parse_time(data["occurred_at"])  # valid by pattern, impossible as a time: 23:59:60
+        except orjson.JSONDecodeError:
+            applied.refused["malformed"] += 1
+            return None
+        except InvalidEvent as exc:
+            applied.refused[exc.reason] += 1
+            return None
+        except Exception:  # the validator gave up (extreme nesting): refused, never a crash
+            applied.refused["malformed"] += 1
+            return None
+        return data
+
+    def _apply_one(self, conn: Connection, record: FeedRecord, applied: Applied, touched: set[str]) -> None:
+        data = self._decode(record, applied)
+        if data is None:
+            return
+        kind = data["type"]
+        if record.role == FINDINGS_ROLE and kind == "finding.raised":
+            self._raised(conn, data)
+            touched.add(data["payload"]["finding_id"])
+        elif record.role == FINDINGS_ROLE and kind == "finding.resolved":
+            self._resolved(conn, data)
+            touched.add(data["payload"]["finding_id"])
+        elif record.role == ACTIONS_ROLE and kind == "case.action":
+            self._action(conn, record, data)
+            applied.actions.add(data["event_id"])
+            touched.add(data["payload"]["finding_id"])
+        elif TOPIC_FOR_TYPE.get(kind) == record.role:
+            self._event(conn, data)
+        elif kind != "history.ended":
+            applied.refused["wrong_topic"] += 1
+
+    def _raised(self, conn: Connection, data: dict[str, Any]) -> None:
+        p = data["payload"]
+        row = {
+            "pipeline": self.pipeline,
+            "finding_id": p["finding_id"],
+            "rule": p["rule"],
+            "severity": p["severity"],
+            "force": data["force"],
+            "division": data["division"],
+            "offence_group": p["offence_group"],
+            "subject_kind": p["subject"]["kind"],
+            "subject_id": p["subject"]["id"],
+            "raised_at": parse_time(data["occurred_at"]),
+            "occurred_at": data["occurred_at"],
+            "explanation": p["explanation"],
+            "guidance": p["guidance"],
+            "rules_version": p["rules_version"],
+            "evidence": orjson.dumps(p["evidence"]).decode(),
+            "status": casework.OPEN,
+        }
+        _upsert(conn, findings, row, ("pipeline", "finding_id"), True)
+        self._cite(conn, p["finding_id"], p["evidence"], resolving=False)
+
+    def _resolved(self, conn: Connection, data: dict[str, Any]) -> None:
+        p = data["payload"]
+        row = {
+            "pipeline": self.pipeline,
+            "finding_id": p["finding_id"],
+            "resolution": p["resolution"],
+            "resolved_at": data["occurred_at"],
+            "resolved_explanation": p["explanation"],
+            "resolving_evidence": orjson.dumps(p["evidence"]).decode(),
+            "status": casework.RESOLVED,
+        }
+        _upsert(conn, findings, row, ("pipeline", "finding_id"), True)
+        self._cite(conn, p["finding_id"], p["evidence"], resolving=True)
+
+    def _cite(self, conn: Connection, finding_id: str, event_ids: list[str], resolving: bool) -> None:
+        for event_id in event_ids:
+            row = {"pipeline": self.pipeline, "finding_id": finding_id, "event_id": event_id, "resolving": resolving}
+            _upsert(conn, finding_evidence, row, ("pipeline", "finding_id", "event_id"), False)
+
+    def _action(self, conn: Connection, record: FeedRecord, data: dict[str, Any]) -> None:
+        p = data["payload"]
+        assignee = p.get("assignee") or {}
+        row = {
+            "pipeline": self.pipeline,
+            "action_id": data["event_id"],
+            "finding_id": p["finding_id"],
+            "partition": record.partition,
+            "offset": record.offset,
+            "action": p["action"],
+            "by": p["by"],
+            "role": p["role"],
+            "occurred_at": data["occurred_at"],
+            "assignee_kind": assignee.get("kind"),
+            "assignee_ref": assignee.get("ref"),
+            "note": p.get("note"),
+            "outcome": p.get("outcome"),
+            "reason": p.get("reason"),
+        }
+        # The first record of an action id wins: a re-sent action is the same action.
+        _upsert(conn, actions, row, ("pipeline", "action_id"), False)
+
+    def _event(self, conn: Connection, data: dict[str, Any]) -> None:
+        row = {
+            "pipeline": self.pipeline,
+            "event_id": data["event_id"],
+            "type": data["type"],
+            "at": parse_time(data["occurred_at"]),
+            "occurred_at": data["occurred_at"],
+            "division": data["division"],
+            "line": self.narrator.line(data["type"], data["payload"]),
+            "payload": orjson.dumps(data["payload"]).decode(),
+        }
+        _upsert(conn, events, row, ("pipeline", "event_id"), False)
+
+    def _refold(self, conn: Connection, finding_id: str) -> None:
+        """Recompute a finding's derived state from its actions in topic order."""
+        key = (findings.c.pipeline == self.pipeline) & (findings.c.finding_id == finding_id)
+        row = conn.execute(sa.select(findings.c.resolution).where(key)).first()
+        trail = self._trail(conn, finding_id)
+        state = casework.fold(row is not None and row.resolution is not None, trail)
+        for action_id, why in state.verdicts.items():
+            conn.execute(
+                actions.update()
+                .where(actions.c.pipeline == self.pipeline, actions.c.action_id == action_id)
+                .values(refused=why)
+            )
+        if row is None:
+            return  # actions for a finding not read yet: kept, and folded when it arrives
+        conn.execute(
+            findings.update()
+            .where(key)
+            .values(
+                status=state.status,
+                acknowledged_by=state.acknowledged_by,
+                acknowledged_at=state.acknowledged_at,
+                assignee_kind=state.assignee_kind,
+                assignee_ref=state.assignee_ref,
+                closed_outcome=state.closed_outcome,
+                closed_by=state.closed_by,
+                closed_at=state.closed_at,
+                closed_reason=state.closed_reason,
+                last_action_at=state.last_action_at,
+            )
+        )
+
+    def _trail(self, conn: Connection, finding_id: str) -> list[casework.Action]:
+        rows = conn.execute(
+            sa.select(actions)
+            .where(actions.c.pipeline == self.pipeline, actions.c.finding_id == finding_id)
+            .order_by(actions.c.partition, actions.c.offset)
+        ).all()
+        return [
+            casework.Action(
+                action_id=r.action_id,
+                finding_id=r.finding_id,
+                action=r.action,
+                by=r.by,
+                role=r.role,
+                at=r.occurred_at,
+                assignee_kind=r.assignee_kind,
+                assignee_ref=r.assignee_ref,
+                note=r.note,
+                outcome=r.outcome,
+                reason=r.reason,
+            )
+            for r in rows
+        ]
+
+    def prune_events(self, older_than: int) -> int:
+        """Delete stored input events before ``older_than`` (epoch ms) that no finding cites."""
+        cited = sa.select(finding_evidence.c.event_id).where(
+            finding_evidence.c.pipeline == self.pipeline, finding_evidence.c.event_id == events.c.event_id
+        )
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                events.delete().where(events.c.pipeline == self.pipeline, events.c.at < older_than, ~cited.exists())
+            )
+        return result.rowcount or 0
+
+    def latest_event_time(self) -> int | None:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.max(events.c.at)).where(events.c.pipeline == self.pipeline)).scalar()
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def _where(self, f: Filters) -> list[Any]:
+        c = findings.c
+        clauses: list[Any] = [c.pipeline == self.pipeline, c.raised_at.is_not(None)]
+        for column, values in (
+            (c.rule, f.rule),
+            (c.severity, f.severity),
+            (c.division, f.division),
+            (c.offence_group, f.offence_group),
+            (c.pipeline, f.pipeline),
+            (c.status, f.status),
+            (c.assignee_ref, f.assignee),
+        ):
+            if values:
+                clauses.append(column.in_(values))
+        if f.since is not None:
+            clauses.append(c.raised_at >= f.since)
+        if f.until is not None:
+            clauses.append(c.raised_at < f.until)
+        return clauses
+
+    def list_findings(self, f: Filters, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        """Newest first (event time, then finding id, both descending); ``next`` pages on."""
+        c = findings.c
+        clauses = self._where(f)
+        if cursor:
+            at, fid = decode_cursor(cursor)
+            clauses.append((c.raised_at < at) | ((c.raised_at == at) & (c.finding_id < fid)))
+        query = sa.select(findings).where(*clauses).order_by(c.raised_at.desc(), c.finding_id.desc()).limit(limit + 1)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        items = [finding_item(r) for r in rows[:limit]]
+        nxt = encode_cursor(rows[limit - 1].raised_at, rows[limit - 1].finding_id) if len(rows) > limit else None
+        return items, nxt
+
+    def counts(self, f: Filters) -> list[dict[str, Any]]:
+        c = findings.c
+        query = (
+            sa.select(c.rule, c.division, c.status, sa.func.count().label("count"))
+            .where(*self._where(f))
+            .group_by(c.rule, c.division, c.status)
+            .order_by(c.rule, c.division, c.status)
+        )
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
+
+    def finding(self, finding_id: str) -> dict[str, Any] | None:
+        """One finding with its timeline and its action trail."""
+        key = (findings.c.pipeline == self.pipeline) & (findings.c.finding_id == finding_id)
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(findings).where(key, findings.c.raised_at.is_not(None))).first()
+            if row is None:
+                return None
+            cited = conn.execute(
+                sa.select(finding_evidence.c.event_id, finding_evidence.c.resolving).where(
+                    finding_evidence.c.pipeline == self.pipeline, finding_evidence.c.finding_id == finding_id
+                )
+            ).all()
+            ids = [r.event_id for r in cited]
+            stored = {
+                r.event_id: r
+                for r in conn.execute(
+                    sa.select(events).where(events.c.pipeline == self.pipeline, events.c.event_id.in_(ids))
+                )
+            }
+            trail = conn.execute(
+                sa.select(actions)
+                .where(actions.c.pipeline == self.pipeline, actions.c.finding_id == finding_id)
+                .order_by(actions.c.partition, actions.c.offset)
+            ).all()
+        timeline = []
+        for ref in cited:
+            ev = stored.get(ref.event_id)
+            timeline.append(
+                {
+                    "event_id": ref.event_id,
+                    "type": ev.type if ev else None,
+                    "occurred_at": ev.occurred_at if ev else None,
+                    "at": ev.at if ev else None,
+                    "division": ev.division if ev else None,
+                    "line": ev.line if ev else "This event is not in the workbench's store (not read, or pruned).",
+                    "resolving": bool(ref.resolving),
+                    "available": ev is not None,
+                }
+            )
+        item = finding_item(row)
+        item["timeline"] = [{k: v for k, v in e.items() if k != "at"} for e in ordered(timeline)]
+        item["actions"] = [action_item(a) for a in trail]
+        return item
+
+    def state(self, finding_id: str) -> casework.CaseState:
+        """The case state as the view holds it now (what an action is checked against)."""
+        key = (findings.c.pipeline == self.pipeline) & (findings.c.finding_id == finding_id)
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(findings.c.resolution).where(key)).first()
+            return casework.fold(row is not None and row.resolution is not None, self._trail(conn, finding_id))
+
+    def known(self, finding_id: str) -> bool:
+        key = (findings.c.pipeline == self.pipeline) & (findings.c.finding_id == finding_id)
+        with self.engine.connect() as conn:
+            return (
+                conn.execute(sa.select(findings.c.finding_id).where(key, findings.c.raised_at.is_not(None))).first()
+                is not None
+            )
+
+    def action(self, action_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(actions).where(actions.c.pipeline == self.pipeline, actions.c.action_id == action_id)
+            ).first()
+        return action_item(row) if row else None
+
+    def unmatched_actions(self) -> list[dict[str, Any]]:
+        """Actions naming a finding the view does not hold (forged, or written for another pipeline)."""
+        known = sa.select(findings.c.finding_id).where(
+            findings.c.pipeline == self.pipeline,
+            findings.c.finding_id == actions.c.finding_id,
+            findings.c.raised_at.is_not(None),
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(actions)
+                .where(actions.c.pipeline == self.pipeline, ~known.exists())
+                .order_by(actions.c.partition, actions.c.offset)
+            ).all()
+        return [action_item(r) for r in rows]
+
+
+def _event_id(value: bytes | None) -> str:
+    try:
+        return str(orjson.loads(value or b"{}").get("event_id", ""))
+    except (orjson.JSONDecodeError, AttributeError):
+        return ""
+
+
+def finding_item(r: Any) -> dict[str, Any]:
+    return {
+        "finding_id": r.finding_id,
+        "pipeline": r.pipeline,
+        "rule": r.rule,
+        "severity": r.severity,
+        "force": r.force,
+        "division": r.division,
+        "offence_group": r.offence_group,
+        "subject": {"kind": r.subject_kind, "id": r.subject_id},
+        "raised_at": r.occurred_at,
+        "explanation": r.explanation,
+        "guidance": r.guidance,
+        "rules_version": r.rules_version,
+        "evidence": orjson.loads(r.evidence) if r.evidence else [],
+        "status": r.status,
+        "resolution": (
+            {
+                "resolution": r.resolution,
+                "at": r.resolved_at,
+                "explanation": r.resolved_explanation,
+                "evidence": orjson.loads(r.resolving_evidence or "[]"),
+            }
+            if r.resolution
+            else None
+        ),
+        "acknowledged": {"by": r.acknowledged_by, "at": r.acknowledged_at} if r.acknowledged_by else None,
+        "assignee": {"kind": r.assignee_kind, "ref": r.assignee_ref} if r.assignee_ref else None,
+        "closed": (
+            {"outcome": r.closed_outcome, "by": r.closed_by, "at": r.closed_at, "reason": r.closed_reason}
+            if r.closed_outcome
+            else None
+        ),
+    }
+
+
+def action_item(r: Any) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "action_id": r.action_id,
+        "finding_id": r.finding_id,
+        "action": r.action,
+        "by": r.by,
+        "role": r.role,
+        "at": r.occurred_at,
+        "refused": r.refused,
+    }
+    if r.assignee_ref:
+        item["assignee"] = {"kind": r.assignee_kind, "ref": r.assignee_ref}
+    for name in ("note", "outcome", "reason"):
+        value = getattr(r, name)
+        if value is not None:
+            item[name] = value
+    return item
