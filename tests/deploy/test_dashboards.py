@@ -1,8 +1,9 @@
 """The Grafana dashboards (services/cdi/dashboards/ -> deploy/grafana/dashboards/): the committed JSON
 is what the code generates, every panel is complete (datasource, title, description, query), the
 uids are stable, every series a query reads exists (docs/metrics.md, Faust's sensor, `up`,
-`ALERTS` or a named recording rule) and is filtered by the `pipeline` variable, and the
-provisioning files point Grafana at them."""
+`ALERTS` or a named recording rule) and is filtered by the `pipeline` variable, the control
+room's findings panels link to their cases in the case workbench, and the provisioning files
+point Grafana at them."""
 
 from __future__ import annotations
 
@@ -59,6 +60,14 @@ HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 #: The matcher of the `pipeline` variable, which every series a dashboard reads must carry.
 PIPELINE_MATCHER = 'pipeline="$pipeline"'
 
+#: The control room's `workbench` variable (the case workbench's base URL, `cdi serve`), its
+#: default (the compose deployment's workbench), and the workbench's case list, which takes the
+#: alerts' label names as filters.
+WORKBENCH_DEFAULT = "http://localhost:8080"
+WORKBENCH_CASES = "${workbench}/cases?"
+WORKBENCH_FILTERS = frozenset({"rule", "division", "pipeline", "severity", "status"})
+FINDINGS_SERIES = "cdi_findings_raised"
+
 
 def committed() -> dict[str, dict]:
     return {path.name: json.loads(path.read_text(encoding="utf-8")) for path in sorted(DASHBOARD_DIR.glob("*.json"))}
@@ -112,9 +121,14 @@ def allowed_series() -> set[str]:
     return documented_metrics() | faust_metrics() | BUILTIN_SERIES | RECORDING_RULES
 
 
+def query_variables(data: dict) -> list[dict]:
+    """The template variables that query Prometheus (not text boxes or constants)."""
+    return [variable for variable in data.get("templating", {}).get("list", []) if variable.get("type") == "query"]
+
+
 def variable_metrics(data: dict) -> set[str]:
     names = set()
-    for variable in data.get("templating", {}).get("list", []):
+    for variable in query_variables(data):
         query = variable.get("query", "")
         match = re.fullmatch(r"label_values\(\s*([A-Za-z_:][\w:]*)(\{[^}]*\})?\s*,\s*\w+\s*\)", query)
         assert match, f"{data['uid']}: variable {variable.get('name')} has an unexpected query {query!r}"
@@ -270,8 +284,10 @@ def test_every_dashboard_selects_one_pipeline_live_by_default(name):
     assert first["query"] == "label_values(cdi_build_info, pipeline)"
     assert first["current"]["value"] == "live", f"{name}: the dashboards open on live traffic"
     assert not first.get("multi") and not first.get("includeAll"), f"{name}: one pipeline at a time, never a sum"
-    for variable in variables[1:]:
+    for variable in [variable for variable in variables[1:] if variable.get("type") == "query"]:
         assert PIPELINE_MATCHER in variable["query"], f"{name}: variable {variable['name']} ignores the pipeline"
+    others = {variable["type"] for variable in variables if variable.get("type") != "query"}
+    assert others <= {"textbox", "constant"}, f"{name}: unexpected variable types {sorted(others)}"
 
 
 def test_template_variables_read_only_known_series():
@@ -297,6 +313,84 @@ def test_recording_rules_used_are_defined_once_the_rule_files_exist():
             defined.update(rule["record"] for rule in group.get("rules", []) if "record" in rule)
     used = {name for _, _, expr in dashboards.queries() for name in metric_names(expr) if ":" in name}
     assert used <= defined, f"recording rules read by the dashboards but not defined: {sorted(used - defined)}"
+
+
+# (d) the control room links findings to their cases in the case workbench
+
+
+def links(panel: dict) -> list[dict]:
+    """Every link of a panel: panel links, data links, and data links of column overrides."""
+    field_config = panel.get("fieldConfig", {})
+    found = list(panel.get("links", [])) + list(field_config.get("defaults", {}).get("links", []))
+    for override in field_config.get("overrides", []):
+        for prop in override.get("properties", []):
+            if prop.get("id") == "links":
+                found.extend(prop.get("value") or [])
+    return found
+
+
+def workbench_filters(url: str) -> dict[str, str]:
+    """The filters of a link to the workbench's case list (name -> value, as written)."""
+    assert url.startswith(WORKBENCH_CASES), url
+    pairs = [param.partition("=") for param in url.removeprefix(WORKBENCH_CASES).split("&")]
+    assert all(sep and value for name, sep, value in pairs), f"{url}: an empty filter"
+    filters = {name: value for name, _, value in pairs}
+    assert len(filters) == len(pairs), f"{url}: a filter given twice"
+    return filters
+
+
+def test_the_control_room_has_the_workbench_variable():
+    variables = {variable["name"]: variable for variable in committed()["control-room.json"]["templating"]["list"]}
+    assert "workbench" in variables, "the control room has no workbench variable"
+    workbench = variables["workbench"]
+    assert workbench["type"] in {"textbox", "constant"}
+    assert workbench["query"] == WORKBENCH_DEFAULT
+    if workbench["type"] == "textbox":
+        assert workbench["current"]["value"] == WORKBENCH_DEFAULT
+
+
+def test_every_findings_panel_of_the_control_room_links_to_its_cases_in_the_workbench():
+    """One click from a finding count to the cases behind it: every panel reading findings links
+    to the workbench's open cases of the selected pipeline; a panel split by rule or division
+    fills in the clicked series' label, and a panel of one severity filters by it."""
+    data = committed()["control-room.json"]
+    findings = [
+        panel
+        for panel in dashboards.panels(data)
+        if any(FINDINGS_SERIES in name for target in panel["targets"] for name in metric_names(target["expr"]))
+    ]
+    assert len(findings) >= 4, [panel["title"] for panel in findings]
+    for panel in findings:
+        title = panel["title"]
+        workbench = [link for link in links(panel) if link.get("url", "").startswith(WORKBENCH_CASES)]
+        assert workbench, f"{title}: no link to the case workbench ({WORKBENCH_CASES}...)"
+        filters = [workbench_filters(link["url"]) for link in workbench]
+        exprs = " ".join(target["expr"] for target in panel["targets"])
+        for label in ("rule", "division"):
+            if re.search(rf"\bby \({label}\)", exprs):
+                assert any(f.get(label) == f"${{__field.labels.{label}}}" for f in filters), (
+                    f"{title}: one series per {label}, but no link filters by the clicked series' {label}"
+                )
+        severity = re.search(r'severity="(\w+)"', exprs)
+        if severity:
+            assert all(f.get("severity") == severity.group(1) for f in filters), f"{title}: severity filter"
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_every_workbench_link_lists_the_open_cases_of_the_selected_pipeline(name):
+    data = committed()[name]
+    names = {variable["name"] for variable in data["templating"]["list"]}
+    for panel in dashboards.panels(data):
+        for link in links(panel):
+            url = link.get("url", "")
+            if "${workbench}" not in url:
+                continue
+            assert "workbench" in names, f"{name}/{panel['title']}: links the workbench without the variable"
+            filters = workbench_filters(url)
+            assert set(filters) <= WORKBENCH_FILTERS, f"{name}/{panel['title']}: {url}"
+            assert filters.get("pipeline") == "${pipeline}", f"{name}/{panel['title']}: {url}"
+            assert filters.get("status") == "open", f"{name}/{panel['title']}: {url}"
+            assert link.get("targetBlank"), f"{name}/{panel['title']}: the workbench opens in a new tab"
 
 
 # provisioning and docs

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from grafana_foundation_sdk.builders import bargauge, common, dashboard, prometheus, stat, table, timeseries
+from grafana_foundation_sdk.cog import builder as cogbuilder
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import common as common_models
 from grafana_foundation_sdk.models import dashboard as models
@@ -36,6 +37,14 @@ PIPELINE = 'pipeline="$pipeline"'
 #: The pipeline of live traffic (CDI_NAMESPACE's default), which the dashboards open on.
 LIVE = "live"
 
+#: The case workbench (`cdi serve`) the compose deployment serves; the `workbench` variable's
+#: default. Prometheus' alerts take theirs from deploy/prometheus/rules/workbench.yml.
+WORKBENCH_URL = "http://localhost:8080"
+
+#: The workbench's case list (it filters by rule, division, pipeline, severity and status, the
+#: alerts' label names); `workbench_link` appends the filters.
+CASES = "${workbench}/cases"
+
 PERCENT = units.PercentUnit
 SECONDS = units.Seconds
 COUNT = units.Short
@@ -57,6 +66,17 @@ class Line:
     value: float
     below: str
     above: str
+
+
+def workbench_link(title: str, **filters: str) -> dashboard.DashboardLink:
+    """A link to the case workbench's list of open cases of the selected pipeline, filtered by
+    `filters` (rule, division, severity: a fixed value or a data link variable such as
+    ``${__field.labels.rule}``). Opens in a new tab, so the dashboard stays where it was."""
+    query = [f"{name}={filters[name]}" for name in ("rule", "division") if name in filters]
+    query.append("pipeline=${pipeline}")
+    query += [f"{name}={value}" for name, value in filters.items() if name not in {"rule", "division"}]
+    query.append("status=open")
+    return dashboard.DashboardLink(title).url(f"{CASES}?{'&'.join(query)}").target_blank(True)
 
 
 def _targets(queries: Sequence[Query], *, instant: bool = False, table_format: bool = False) -> list[Any]:
@@ -93,11 +113,13 @@ def time_series(
     max_value: float | None = None,
     legend_table: bool = False,
     lowest_first: bool = False,
+    links: Sequence[dashboard.DashboardLink] = (),
 ) -> timeseries.Panel:
     """A time series panel; `line` draws a dashed threshold line and colours series by it.
 
     `legend_table` shows the legend as a table (latest, min, max), sorted by the latest value:
-    highest first, or lowest first with `lowest_first` (for shares where low is bad).
+    highest first, or lowest first with `lowest_first` (for shares where low is bad). `links` are
+    data links: clicking a series offers them, with that series' labels filled in.
     """
     legend = (
         common.VizLegendOptions()
@@ -136,6 +158,8 @@ def time_series(
         )
     else:
         panel = panel.color_scheme(dashboard.FieldColor().mode(models.FieldColorModeId.PALETTE_CLASSIC))
+    if links:
+        panel = panel.data_links(list(links))
     return panel
 
 
@@ -149,8 +173,10 @@ def single_stat(
     width: int = 8,
     height: int = 4,
     mappings: dict[str, tuple[str, str]] | None = None,
+    links: Sequence[dashboard.DashboardLink] = (),
 ) -> stat.Panel:
-    """A stat panel showing the latest value of each series, coloured by `steps` (value, colour)."""
+    """A stat panel showing the latest value of each series, coloured by `steps` (value, colour);
+    `links` are data links, offered on a click on the value."""
     panel = (
         stat.Panel()
         .title(title)
@@ -178,6 +204,8 @@ def single_stat(
                 )
             ]
         )
+    if links:
+        panel = panel.data_links(list(links))
     return panel
 
 
@@ -187,10 +215,13 @@ def instant_table(
     queries: Sequence[Query],
     *,
     hide_columns: Sequence[str] = (),
+    column_links: dict[str, Sequence[dashboard.DashboardLink]] | None = None,
     width: int = 24,
     height: int = 8,
 ) -> table.Panel:
-    """A table of the current series (one row per series, one column per label)."""
+    """A table of the current series (one row per series, one column per label). `column_links`
+    makes the cells of the named columns links (data links, with ``${__data.fields.<column>}``
+    for the row's values)."""
     panel = (
         table.Panel()
         .title(title)
@@ -208,6 +239,10 @@ def instant_table(
                 id_val="organize",
                 options={"excludeByName": dict.fromkeys(sorted(hide_columns), True)},
             )
+        )
+    for column, links in sorted((column_links or {}).items()):
+        panel = panel.override_by_name(
+            column, [models.DynamicConfigValue(id_val="links", value=[link.build() for link in links])]
         )
     return panel
 
@@ -279,6 +314,23 @@ def division_variable(metric: str) -> dashboard.QueryVariable:
     )
 
 
+def workbench_variable() -> dashboard.TextBoxVariable:
+    """Template variable `workbench`: the case workbench's base URL, which the findings panels'
+    links open. A text box, so a deployment whose workbench lives elsewhere can type it (or pass
+    ``var-workbench=...`` in the dashboard URL) without regenerating the dashboards."""
+    return (
+        dashboard.TextBoxVariable("workbench")
+        .label("Case workbench")
+        .description(
+            "Base URL of the case workbench (cdi serve). The findings panels link to its list of open "
+            "cases, filtered by rule, division and the selected pipeline."
+        )
+        .default_value(WORKBENCH_URL)
+        .current(models.VariableOption(selected=True, text=WORKBENCH_URL, value=WORKBENCH_URL))
+        .options([models.VariableOption(selected=True, text=WORKBENCH_URL, value=WORKBENCH_URL)])
+    )
+
+
 class Board:
     """A dashboard under construction: panel ids are assigned 1, 2, 3... in the order added.
     Every dashboard gets the `pipeline` variable first (the division variable's query uses it)."""
@@ -291,7 +343,7 @@ class Board:
         description: str,
         time_from: str,
         refresh: str,
-        variables: Sequence[dashboard.QueryVariable] = (),
+        variables: Sequence[cogbuilder.Builder[models.VariableModel]] = (),
     ) -> None:
         self.uid = uid
         self._next_id = 1

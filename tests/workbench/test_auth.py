@@ -1,0 +1,122 @@
+"""Access control of `cdi serve`: every case endpoint and page refuses a caller with no token
+(401, or a redirect to the sign-in page), a wrong token (401) and a role too low (403); health
+endpoints need none and carry no case data; neither tokens nor case identifiers reach the log."""
+
+from __future__ import annotations
+
+import httpx
+import orjson
+import pytest
+from kafka import KafkaProducer
+
+from cdi import backtest
+from cdi.history import write_events
+from cdi.simulation import SimulationOptions, simulate
+from cdi.topics import Topics, ensure_topics
+from tests.stream.worker_process import isolated_settings
+from tests.workbench.serve_process import TOKENS, ServeProcess, all_findings, wait_for
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def served(kafka_bootstrap, tmp_path_factory):
+    """A workbench whose findings topic holds a one-day history's findings (written directly: no
+    worker is needed to test access)."""
+    sim = simulate(SimulationOptions(days=1, seed=5))
+    path = tmp_path_factory.mktemp("auth") / "history.jsonl"
+    write_events(path, sim.events)
+    found = [f for f in backtest.run(path).findings if f.type == "finding.raised"]
+    assert found
+    settings = isolated_settings(kafka_bootstrap)
+    ensure_topics(settings)
+    producer = KafkaProducer(bootstrap_servers=settings.bootstrap)
+    for f in found:
+        producer.send(Topics(settings.topic_prefix).name("findings"), key=f.payload.subject.id.encode(), value=orjson.dumps(f.to_dict()))
+    producer.flush()
+    producer.close()
+    with ServeProcess(settings) as serve:
+        with serve.client("viewer") as client:
+            wait_for(lambda: len(all_findings(client)) == len(found), "the findings in the view")
+        yield serve, [f.payload.finding_id for f in found]
+
+
+def endpoints(fid: str) -> list[tuple[str, str, dict]]:
+    action = {"json": {"finding_id": fid, "action": "acknowledge"}}
+    return [
+        ("GET", "/api/v1/findings", {}),
+        ("GET", f"/api/v1/findings/{fid}", {}),
+        ("GET", "/api/v1/counts", {}),
+        ("GET", "/api/v1/rules", {}),
+        ("GET", "/api/v1/actions/unmatched", {}),
+        ("GET", "/api/v1/changes", {}),
+        ("POST", "/api/v1/actions", action),
+    ]
+
+
+PAGES = ["/cases", "/cases/rows", "/cases/work?finding_id=X", "/cases/X/incident/1"]
+
+
+def test_no_token_and_a_wrong_token_get_401_on_every_api_endpoint(served):
+    serve, ids = served
+    with httpx.Client(base_url=serve.url, timeout=10) as anonymous:
+        for method, path, extra in endpoints(ids[0]):
+            assert anonymous.request(method, path, **extra).status_code == 401, path
+            wrong = anonymous.request(method, path, headers={"Authorization": "Bearer not-a-token"}, **extra)
+            assert wrong.status_code == 401, path
+            assert wrong.headers["www-authenticate"] == "Bearer"
+
+
+def test_pages_without_a_session_go_to_sign_in_and_a_wrong_token_is_refused(served):
+    serve, _ = served
+    with httpx.Client(base_url=serve.url, timeout=10) as browser:
+        for path in PAGES:
+            response = browser.get(path)
+            assert response.status_code == 303 and response.headers["location"].startswith("/signin?next="), path
+        refused = browser.post("/signin", data={"token": "not-a-token", "next": "/cases"})
+        assert refused.status_code == 401 and "not recognised" in refused.text
+        assert browser.post("/cases/act", data={"finding_id": "X", "action": "acknowledge"}).status_code == 303
+
+
+def test_a_role_too_low_gets_403_and_the_right_role_gets_through(served):
+    serve, ids = served
+    with serve.client("viewer") as viewer, serve.client("operator") as operator:
+        for method, path, extra in endpoints(ids[0]):
+            if method == "GET" and path != "/api/v1/changes":
+                assert viewer.request(method, path, **extra).status_code == 200, path
+        refused = viewer.post("/api/v1/actions", json={"finding_id": ids[0], "action": "acknowledge"})
+        assert refused.status_code == 403 and "needs the operator role" in refused.json()["detail"]
+        closing = operator.post(
+            "/api/v1/actions", json={"finding_id": ids[0], "action": "close", "outcome": "rationale_added"}
+        )
+        assert closing.status_code == 403 and "may not close" in closing.json()["detail"]
+
+
+def test_a_session_write_needs_the_csrf_token(served):
+    serve, ids = served
+    with httpx.Client(base_url=serve.url, timeout=10) as browser:
+        signed = browser.post("/signin", data={"token": TOKENS["operator"][1], "next": "/cases"})
+        assert signed.status_code == 303 and signed.headers["location"] == "/cases"
+        assert browser.get("/cases").status_code == 200
+        forged = browser.post("/cases/act", data={"finding_id": ids[0], "action": "annotate", "note": "x"})
+        assert forged.status_code == 403 and "CSRF" in forged.text
+        # An open redirect after sign-in is refused: only paths on this site.
+        away = browser.post("/signin", data={"token": TOKENS["operator"][1], "next": "//evil.example/"})
+        assert away.headers["location"] == "/cases"
+
+
+def test_health_needs_no_token_and_holds_no_case_data_and_the_log_holds_no_secrets(served):
+    serve, ids = served
+    for path in ("/healthz", "/readyz"):
+        response = httpx.get(f"{serve.url}{path}", timeout=10)
+        assert response.status_code == 200
+        assert not any(fid in response.text for fid in ids)
+    assert httpx.get(f"{serve.url}/openapi.json", timeout=10).json()["paths"]["/api/v1/findings"]
+    log = serve.log()
+    assert "refused GET /api/v1/findings: no credentials" in log
+    assert "refused POST /api/v1/actions: staff S-0001 has role viewer, needs operator" in log
+    for _, token in TOKENS.values():
+        assert token not in log
+    assert "not-a-token" not in log
+    for fid in ids:
+        assert fid.split("/")[-1] not in log  # no incident or crime reference in the log
