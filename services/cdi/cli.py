@@ -705,8 +705,23 @@ def reset_clock(stages: tuple[str, ...], partitions: tuple[int, ...], namespace:
 )
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--exit-after-feed", is_flag=True, help="Stop once every finding is in (for scripts and tests).")
-def demo(days: int, seconds: float, seed: int, exit_after_feed: bool) -> None:
-    """Stream a simulated force through a worker on an embedded broker (or CDI_KAFKA_BOOTSTRAP)."""
+@click.option(
+    "--status-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help='Once everything is up, write {"workbench": URL, "token": TOKEN, "metrics": URL} here (removed on exit).',
+)
+def demo(days: int, seconds: float, seed: int, exit_after_feed: bool, status_file: Path | None) -> None:
+    """Stream a simulated force through a worker on an embedded broker (or CDI_KAFKA_BOOTSTRAP),
+    with the case workbench (cdi serve) beside it."""
     from cdi.demo import run_demo
 
-    sys.exit(run_demo(settings_from_env(), days=days, seconds=seconds, seed=seed, exit_after_feed=exit_after_feed))
+    sys.exit(
+        run_demo(
+            settings_from_env(),
+            days=days,
+            seconds=seconds,
+            seed=seed,
+            exit_after_feed=exit_after_feed,
+            status_file=status_file,
+        )
+    )

@@ -32,11 +32,12 @@ from cdi.publish import Published, publish
 from cdi.scoring import score
 from cdi.settings import Settings
 from cdi.topics import Topics, ensure_topics
+from cdi.workbench.access import new_token
 
 console = Console()
 
 
-def _metrics_up(url: str) -> bool:
+def _answers(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=1) as response:
             return response.status == 200
@@ -44,12 +45,58 @@ def _metrics_up(url: str) -> bool:
         return False
 
 
-def run_demo(settings: Settings, *, days: int, seconds: float, seed: int, exit_after_feed: bool) -> int:
+def _start_workbench(settings: Settings, workdir: Path) -> tuple[subprocess.Popen[bytes], str, str, Path]:
+    """`cdi serve` on the demo's topics, an SQLite view in the demo's folder, one registrar token."""
+    token = new_token()
+    port = free_port()
+    log_path = workdir / "workbench.log"
+    env = {
+        **os.environ,
+        **settings.to_env(),
+        "CDI_DATA_DIR": str(workdir / "workbench"),
+        "CDI_WORKBENCH_PORT": str(port),
+        "CDI_WORKBENCH_TOKENS": f"DEMO-REGISTRAR:registrar:{token}",
+        "CDI_WORKBENCH_SESSION_KEY": new_token(),
+    }
+    env.pop("CDI_CASES_DATABASE_URL", None)
+    env.pop("CDI_WORKBENCH_TOKENS_FILE", None)
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "cdi", "serve"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return process, f"http://127.0.0.1:{port}", token, log_path
+
+
+def _stop(process: subprocess.Popen[bytes] | None) -> None:
+    if process is None or process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def run_demo(
+    settings: Settings,
+    *,
+    days: int,
+    seconds: float,
+    seed: int,
+    exit_after_feed: bool,
+    status_file: Path | None = None,
+) -> int:
     from cdi.simulation import SimulationOptions, simulate
 
     workdir = Path(tempfile.mkdtemp(prefix="cdi-demo-"))
     broker: EmbeddedBroker | None = None
     worker: subprocess.Popen[bytes] | None = None
+    workbench: subprocess.Popen[bytes] | None = None
     try:
         if settings.bootstrap:
             # Someone else's cluster: a fresh namespace so that reruns and live topics never mix.
@@ -81,13 +128,26 @@ def run_demo(settings: Settings, *, days: int, seconds: float, seed: int, exit_a
         with console.status("starting the worker..."):
             deadline = time.monotonic() + 90
             # Ready: partitions assigned and tables recovered, not just the web server up.
-            while not (_metrics_up(metrics_url) and "Worker ready" in log_path.read_text(errors="replace")):
+            while not (_answers(metrics_url) and "Worker ready" in log_path.read_text(errors="replace")):
                 if worker.poll() is not None or time.monotonic() > deadline:
                     console.print(log_path.read_text(errors="replace")[-3000:])
                     console.print("[red]the worker did not start; its log is above[/]")
                     return 1
                 time.sleep(0.3)
         console.print(f"worker up, metrics at [bold]{metrics_url}[/]")
+        with console.status("starting the case workbench (cdi serve)..."):
+            workbench, workbench_url, token, workbench_log = _start_workbench(settings, workdir)
+            deadline = time.monotonic() + 90
+            while not _answers(f"{workbench_url}/readyz"):
+                if workbench.poll() is not None or time.monotonic() > deadline:
+                    console.print(workbench_log.read_text(errors="replace")[-3000:])
+                    console.print("[red]the case workbench did not start; its log is above[/]")
+                    return 1
+                time.sleep(0.3)
+        console.print(f"case workbench at [bold]{workbench_url}/cases[/]  sign-in token (registrar): [bold]{token}[/]")
+        if status_file is not None:
+            status = {"workbench": f"{workbench_url}/cases", "token": token, "metrics": metrics_url}
+            status_file.write_bytes(orjson.dumps(status))
         speed = days * 86_400 / seconds
         fed = _Feed(settings, lines, speed)
         fed.start()
@@ -96,6 +156,7 @@ def run_demo(settings: Settings, *, days: int, seconds: float, seed: int, exit_a
         if exit_after_feed:
             return 0
         console.print(f"\nmetrics: [bold]{metrics_url}[/]  (worker log: {log_path})")
+        console.print(f"case workbench: [bold]{workbench_url}/cases[/]  token: [bold]{token}[/]")
         console.print("serving until Ctrl-C ...")
         with contextlib.suppress(KeyboardInterrupt):
             while worker.poll() is None:
@@ -106,17 +167,14 @@ def run_demo(settings: Settings, *, days: int, seconds: float, seed: int, exit_a
         return 130
     finally:
         with console.status("stopping everything the demo started..."):
-            if worker is not None and worker.poll() is None:
-                os.killpg(worker.pid, signal.SIGTERM)
-                try:
-                    worker.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(worker.pid, signal.SIGKILL)
-                    worker.wait()
+            _stop(workbench)
+            _stop(worker)
+            if status_file is not None:
+                status_file.unlink(missing_ok=True)
             if broker is not None:
                 broker.stop()
             shutil.rmtree(workdir, ignore_errors=True)
-        console.print("stopped worker and broker")
+        console.print("stopped the workbench, worker and broker")
 
 
 class _Feed(threading.Thread):

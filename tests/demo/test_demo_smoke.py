@@ -3,6 +3,7 @@ and stops everything it started."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -28,17 +29,28 @@ def _our_processes() -> set[int]:
         except OSError:
             continue
         joined = b" ".join(cmdline)
-        if (b"tansu" in joined and b"broker" in joined) or b"-m cdi worker" in joined:
+        if (b"tansu" in joined and b"broker" in joined) or b"-m cdi worker" in joined or b"-m cdi serve" in joined:
             found.add(int(entry.name))
     return found
 
 
-def test_demo_runs_on_the_embedded_broker_serves_metrics_until_ctrl_c_and_cleans_up():
+def _workbench_findings(status_file: Path) -> int:
+    """Findings the demo's workbench lists, signed in with the token from its status file."""
+    status = json.loads(status_file.read_text())
+    request = urllib.request.Request(
+        status["workbench"].replace("/cases", "/api/v1/counts"), headers={"Authorization": f"Bearer {status['token']}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())["total"]
+
+
+def test_demo_runs_on_the_embedded_broker_serves_metrics_until_ctrl_c_and_cleans_up(tmp_path):
     before = _our_processes()
+    status_file = tmp_path / "demo-status.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("CDI_")}
     env["COLUMNS"] = "200"
     demo = subprocess.Popen(
-        [sys.executable, "-m", "cdi", "demo", "--days", "1", "--seconds", "10"],
+        [sys.executable, "-m", "cdi", "demo", "--days", "1", "--seconds", "10", "--status-file", str(status_file)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -62,6 +74,15 @@ def test_demo_runs_on_the_embedded_broker_serves_metrics_until_ctrl_c_and_cleans
             with urllib.request.urlopen(metrics_url, timeout=10) as response:
                 served = response.read().decode()
             assert 'cdi_findings_raised_total{division="' in served
+            assert set(json.loads(status_file.read_text())) == {"workbench", "token", "metrics"}
+            # The findings are in the workbench too (its view may trail the topic by a moment).
+            expected = len(re.findall(r"^cdi_findings_raised_total\{", served, flags=re.M))
+            assert expected
+            listed = 0
+            settle = time.monotonic() + 60
+            while listed == 0 and time.monotonic() < settle:
+                listed = _workbench_findings(status_file)
+            assert listed > 0
             demo.send_signal(signal.SIGINT)
         if time.monotonic() > deadline:
             demo.kill()
@@ -72,6 +93,8 @@ def test_demo_runs_on_the_embedded_broker_serves_metrics_until_ctrl_c_and_cleans
     assert "cdi_faust_messages_received" in metrics_text and "cdi_build_info" in metrics_text
     assert re.search(r"precision 1\.000, recall 1\.000 \(\d+ of \d+\)", text), text
     assert "CRIME_INDICATIVE_INCIDENT_NOT_CRIMED" in text
-    assert "stopped worker and broker" in text
+    assert "stopped the workbench, worker and broker" in text
+    assert "case workbench at http://127.0.0.1:" in text
+    assert not status_file.exists(), "the status file is removed on exit"
     time.sleep(0.5)
     assert _our_processes() - before == set(), "processes left behind"

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 import pytest
 
-from cdi import backtest
+from cdi import backtest, rules
 from cdi.core.events import Event
 from cdi.core.times import parse_time
 from cdi.history import read_lines, write_events
@@ -88,6 +88,7 @@ def test_filters_and_paging_are_exact(fed, served):
     rule = Counter(r["rule"] for r in rows).most_common(1)[0][0]
     division = Counter(r["division"] for r in rows).most_common(1)[0][0]
     group = Counter(r["offence_group"] for r in rows if r["offence_group"]).most_common(1)[0][0]
+    listed = set(rules.load().divisions)
     times = sorted(r["at"] for r in rows)
     since, until = times[len(times) // 4], times[3 * len(times) // 4]
     cases: list[tuple[dict[str, str], Any]] = [
@@ -101,6 +102,8 @@ def test_filters_and_paging_are_exact(fed, served):
             lambda r: r["rule"] == rule and r["division"] == division,
         ),
         ({"pipeline": "elsewhere"}, lambda r: False),
+        # "other", as in the metrics' division label: any division the rules file does not list.
+        ({"division": f"other,{division}"}, lambda r: r["division"] not in listed or r["division"] == division),
         (
             {"from": _iso(since), "to": _iso(until)},
             lambda r: since <= r["at"] < until,

@@ -45,7 +45,9 @@ class Parts:
 def assemble(ws: WorkbenchSettings) -> Parts:
     contracts = Contracts()
     narrator = Narrator(reference_tables.load())
-    store = CaseStore(database_url(ws.database_url, ws.kafka.data_dir), ws.kafka.namespace, narrator, contracts)
+    divisions = rules_files.load(ws.kafka.rules_path, contracts).divisions
+    url = database_url(ws.database_url, ws.kafka.data_dir)
+    store = CaseStore(url, ws.kafka.namespace, narrator, contracts, divisions)
     store.migrate()
     feed = Feed(ws.kafka, store, ws.event_retention_days)
     return Parts(store, feed, ActionDesk(ws.kafka, store, feed, contracts))

@@ -32,6 +32,7 @@ from cdi.workbench.timeline import Narrator, ordered
 log = logging.getLogger("cdi.workbench")
 
 FINDINGS_ROLE, ACTIONS_ROLE = "findings", "case-actions"
+OTHER_DIVISIONS = "other"  # as the metrics' division label (cdi.stream.labels): any unlisted division
 MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATION_LOCK = 0x0CD1CA5E  # PostgreSQL advisory lock: one replica migrates at a time
 
@@ -124,9 +125,19 @@ def _upsert(conn: Connection, table: sa.Table, row: dict[str, Any], keys: Sequen
 
 
 class CaseStore:
-    def __init__(self, url: str, pipeline: str, narrator: Narrator, contracts: Contracts | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        pipeline: str,
+        narrator: Narrator,
+        contracts: Contracts | None = None,
+        divisions: tuple[str, ...] = (),
+    ) -> None:
         self.url = url
         self.pipeline = pipeline
+        # The divisions with their own metric label ([force] in the rules file): an alert for
+        # division="other" links here with division=other, meaning any division not listed.
+        self.divisions = divisions
         self.narrator = narrator
         self.contracts = contracts or Contracts()
         self.engine = _engine(url)
@@ -394,10 +405,15 @@ class CaseStore:
     def _where(self, f: Filters) -> list[Any]:
         c = findings.c
         clauses: list[Any] = [c.pipeline == self.pipeline, c.raised_at.is_not(None)]
+        if f.division:
+            named = [d for d in f.division if d != OTHER_DIVISIONS]
+            clause = c.division.in_(named)
+            if OTHER_DIVISIONS in f.division:
+                clause = clause | c.division.not_in(self.divisions)
+            clauses.append(clause)
         for column, values in (
             (c.rule, f.rule),
             (c.severity, f.severity),
-            (c.division, f.division),
             (c.offence_group, f.offence_group),
             (c.pipeline, f.pipeline),
             (c.status, f.status),
