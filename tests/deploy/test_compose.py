@@ -4,6 +4,7 @@ the wheel the image installs carries the data files the monitor reads at run tim
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -24,9 +25,23 @@ def docker_compose() -> str:
     return found
 
 
+# The workbench's sign-in tokens have no default: compose refuses to start without them.
+TOKENS_ENV = {**os.environ, "CDI_WORKBENCH_TOKENS": "FCR-7:registrar:example"}
+
+
 def test_compose_file_is_valid():
-    result = subprocess.run([docker_compose(), "-f", str(COMPOSE), "config", "-q"], capture_output=True, text=True)
+    result = subprocess.run(
+        [docker_compose(), "-f", str(COMPOSE), "config", "-q"], capture_output=True, text=True, env=TOKENS_ENV
+    )
     assert result.returncode == 0, result.stderr
+
+
+def test_compose_refuses_to_start_the_workbench_without_sign_in_tokens():
+    env = {k: v for k, v in os.environ.items() if k != "CDI_WORKBENCH_TOKENS"}
+    result = subprocess.run(
+        [docker_compose(), "-f", str(COMPOSE), "config", "-q"], capture_output=True, text=True, env=env
+    )
+    assert result.returncode != 0 and "set CDI_WORKBENCH_TOKENS" in result.stderr
 
 
 def test_compose_validation_rejects_an_unknown_key(tmp_path):
@@ -34,16 +49,29 @@ def test_compose_validation_rejects_an_unknown_key(tmp_path):
     broken["services"]["monitor-1"]["restart_policy_typo"] = "always"
     path = tmp_path / "docker-compose.yml"
     path.write_text(yaml.safe_dump(broken))
-    result = subprocess.run([docker_compose(), "-f", str(path), "config", "-q"], capture_output=True, text=True)
+    result = subprocess.run(
+        [docker_compose(), "-f", str(path), "config", "-q"], capture_output=True, text=True, env=TOKENS_ENV
+    )
     assert result.returncode != 0 and "restart_policy_typo" in result.stderr
 
 
 def test_every_mounted_file_and_build_context_exists():
     spec = yaml.safe_load(COMPOSE.read_text())
     services = spec["services"]
-    assert {"kafka", "topics", "monitor-1", "monitor-2", "simulator", "prometheus", "alertmanager", "grafana"} <= set(
-        services
-    )
+    assert {
+        "kafka",
+        "topics",
+        "monitor-1",
+        "monitor-2",
+        "simulator",
+        "prometheus",
+        "alertmanager",
+        "grafana",
+        "workbench",
+        "cases-db",
+    } <= set(services)
+    assert services["workbench"]["command"] == ["serve"]
+    assert services["workbench"]["environment"]["CDI_CASES_DATABASE_URL"].startswith("postgresql+psycopg://")
     for name, service in services.items():
         for volume in service.get("volumes", []):
             source = volume.split(":")[0]
@@ -97,5 +125,12 @@ def test_the_wheel_carries_schemas_reference_tables_and_rules(tmp_path):
         "cdi/reference/offence_policies.csv",
         "cdi/reference/outcome_types.csv",
         "cdi/rules/default.toml",
+        # The workbench's pages, vendored scripts and database migrations.
+        "cdi/workbench/templates/cases.html.j2",
+        "cdi/workbench/static/workbench.css",
+        "cdi/workbench/static/vendor/htmx-2.0.11.min.js",
+        "cdi/workbench/static/vendor/LICENSE-htmx.txt",
+        "cdi/workbench/migrations/env.py",
+        "cdi/workbench/migrations/versions/0001_cases_view.py",
     ):
         assert data in names
