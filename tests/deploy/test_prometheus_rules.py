@@ -224,6 +224,15 @@ def test_every_alert_carries_routing_labels_annotations_and_a_runbook() -> None:
         assert name in runbook.read_text(encoding="utf-8").splitlines()[0], f"{runbook.name}: title"
 
 
+def test_every_case_alert_links_to_the_workbench_with_its_pipeline() -> None:
+    for alert in rules("alert"):
+        if alert["labels"]["kind"] != "case":
+            continue
+        url = str(alert["annotations"].get("workbench_url", ""))
+        assert "deploy:cdi_workbench:info" in url and "/cases?" in url, f"{alert['alert']}: no workbench_url"
+        assert "pipeline={{ $labels.pipeline }}" in url and "status=open" in url, alert["alert"]
+
+
 def test_every_runbook_belongs_to_an_alert() -> None:
     alerts = {a["alert"] for a in rules("alert")}
     orphans = {p.stem for p in RUNBOOKS.glob("*.md")} - alerts
