@@ -109,13 +109,17 @@ def _engine(url: str) -> Engine:
     return sa.create_engine(url, pool_pre_ping=True)
 
 
-def _upsert(conn: Connection, table: sa.Table, row: dict[str, Any], keys: Sequence[str], update: bool) -> None:
-    """Insert ``row``; on a key clash update it (``update``) or leave the stored one."""
+def _insert(conn: Connection, table: sa.Table) -> Any:
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(table).values(**row)
+    return insert(table)
+
+
+def _upsert(conn: Connection, table: sa.Table, row: dict[str, Any], keys: Sequence[str], update: bool) -> None:
+    """Insert ``row``; on a key clash update it (``update``) or leave the stored one."""
+    stmt = _insert(conn, table).values(**row)
     changes = {k: v for k, v in row.items() if k not in keys}
     if update and changes:
         stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=changes)
@@ -191,6 +195,7 @@ class CaseStore:
             start = {(r.topic, r.partition): r.next_offset for r in locked}
             reached = dict(start)
             touched: set[str] = set()
+            inputs: dict[str, dict[str, Any]] = {}  # input events, inserted in one statement
             for record in records:
                 where = (record.topic, record.partition)
                 if record.offset < start[where]:
@@ -202,7 +207,10 @@ class CaseStore:
                     continue
                 reached[where] = max(reached[where], record.offset + 1)
                 applied.records += 1
-                self._apply_one(conn, record, applied, touched)
+                self._apply_one(conn, record, applied, touched, inputs)
+            if inputs:
+                insert = _insert(conn, events).on_conflict_do_nothing(index_elements=["pipeline", "event_id"])
+                conn.execute(insert, list(inputs.values()))
             for fid in sorted(touched):
                 self._refold(conn, fid)
             for (topic, partition), nxt in reached.items():
@@ -234,7 +242,14 @@ class CaseStore:
             return None
         return data
 
-    def _apply_one(self, conn: Connection, record: FeedRecord, applied: Applied, touched: set[str]) -> None:
+    def _apply_one(
+        self,
+        conn: Connection,
+        record: FeedRecord,
+        applied: Applied,
+        touched: set[str],
+        inputs: dict[str, dict[str, Any]],
+    ) -> None:
         data = self._decode(record, applied)
         if data is None:
             return
@@ -250,7 +265,7 @@ class CaseStore:
             applied.actions.add(data["event_id"])
             touched.add(data["payload"]["finding_id"])
         elif TOPIC_FOR_TYPE.get(kind) == record.role:
-            self._event(conn, data)
+            inputs.setdefault(data["event_id"], self._event_row(data))  # the first of a re-sent event wins
         elif kind != "history.ended":
             applied.refused["wrong_topic"] += 1
 
@@ -318,8 +333,8 @@ class CaseStore:
         # The first record of an action id wins: a re-sent action is the same action.
         _upsert(conn, actions, row, ("pipeline", "action_id"), False)
 
-    def _event(self, conn: Connection, data: dict[str, Any]) -> None:
-        row = {
+    def _event_row(self, data: dict[str, Any]) -> dict[str, Any]:
+        return {
             "pipeline": self.pipeline,
             "event_id": data["event_id"],
             "type": data["type"],
@@ -329,7 +344,6 @@ class CaseStore:
             "line": self.narrator.line(data["type"], data["payload"]),
             "payload": orjson.dumps(data["payload"]).decode(),
         }
-        _upsert(conn, events, row, ("pipeline", "event_id"), False)
 
     def _refold(self, conn: Connection, finding_id: str) -> None:
         """Recompute a finding's derived state from its actions in topic order."""
