@@ -7,10 +7,13 @@ step; the two vendored scripts are in static/vendor with their versions and lice
 
 from __future__ import annotations
 
+import hashlib
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
+import orjson
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -33,8 +36,55 @@ PAGE_SIZE = 50
 FILTER_KEYS = ("rule", "severity", "division", "offence_group", "status", "assignee", "from", "to")
 
 
+def when(text: str | None) -> str:
+    """An RFC 3339 time as people read it: '2026-03-05 10:50:23 UTC' (the exact value stays in
+    the page as the <time> element's datetime attribute)."""
+    if not text:
+        return ""
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    offset = at.utcoffset()
+    if offset is None or offset == timedelta(0):
+        zone = "UTC"
+    else:
+        minutes = int(offset.total_seconds()) // 60
+        zone = f"{'+' if minutes >= 0 else '-'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    return f"{at:%Y-%m-%d %H:%M:%S} {zone}"
+
+
+def case_stamp(f: dict[str, Any]) -> str:
+    """What the casework panel shows of a finding, digested: the panel's live refresh sends it
+    back and gets 204 (nothing swapped, so a half-typed note survives) unless the case changed."""
+    shown = [
+        f["status"],
+        f["acknowledged"],
+        f["assignee"],
+        f["closed"],
+        [(a["action_id"], a["refused"]) for a in f["actions"]],
+    ]
+    return hashlib.sha256(orjson.dumps(shown)).hexdigest()[:16]
+
+
+templates.env.filters["when"] = when
+templates.env.filters["stamp"] = case_stamp
+
+
 def signin_url(next_path: str) -> str:
     return "/signin?" + urlencode({"next": next_path})
+
+
+def signin_redirect(request: Request, next_path: str) -> Response:
+    """Where a request without a session goes. An htmx request (a live refresh or an action
+    whose session ran out) is told to load the sign-in page itself, returning to the page the
+    person was on; a plain 303 would be followed by the browser and the sign-in page swapped
+    into a fragment."""
+    if request.headers.get("hx-request") == "true":
+        current = urlsplit(request.headers.get("hx-current-url", ""))
+        back = current.path + (f"?{current.query}" if current.query else "") if current.path else "/cases"
+        return Response(status_code=204, headers={"HX-Redirect": signin_url(_safe_next(back))})
+    return RedirectResponse(signin_url(next_path), status_code=303)
 
 
 def _safe_next(path: str) -> str:
@@ -78,7 +128,10 @@ def _board(request: Request, f: Any, cursor: str | None) -> dict[str, Any]:
         "items": items,
         "next_query": _query(request, cursor=nxt) if nxt else None,
         "total": sum(r["count"] for r in counts),
-        "by_rule": sorted(by_rule.items(), key=lambda kv: (-kv[1], kv[0])),
+        # (rule, count, the list filtered to that rule)
+        "by_rule": [
+            (rule, n, _query(request, rule=rule)) for rule, n in sorted(by_rule.items(), key=lambda kv: (-kv[1], kv[0]))
+        ],
         "shown_status": ", ".join(f.status) or "any",
         "caught_up": request.app.state.feed.status.caught_up,
     }
@@ -132,10 +185,12 @@ def case_rows(request: Request, who: Person, f: Filtered, cursor: str | None = N
 
 
 @router.get("/cases/work", response_class=HTMLResponse)
-def case_work(request: Request, who: Person, finding_id: str) -> Response:
+def case_work(request: Request, who: Person, finding_id: str, stamp: str | None = None) -> Response:
     finding = request.app.state.store.finding(finding_id)
     if finding is None:
         return HTMLResponse("<p class='error'>This finding is not in the view.</p>", status_code=404)
+    if stamp and stamp == case_stamp(finding):
+        return Response(status_code=204)  # the case did not change: htmx leaves the panel as it is
     return templates.TemplateResponse(request, "work.html.j2", _context(request, who, f=finding, message=None))
 
 
@@ -167,6 +222,8 @@ def case_act(
             message = "Saved to the case-actions topic; the view will show it in a moment."
     except ActionRefused as exc:
         message, status = exc.message, exc.status
+        if request.headers.get("hx-request") == "true":
+            status = 200  # htmx swaps only a 2xx answer: the panel shows the reason (role=alert)
     finding = request.app.state.store.finding(finding_id)
     if finding is None:
         return HTMLResponse(

@@ -15,7 +15,7 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -92,8 +92,8 @@ def create_app(ws: WorkbenchSettings, parts: Parts) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.exception_handler(SignInRequired)
-    async def _signin(_request: Request, exc: SignInRequired) -> Response:
-        return RedirectResponse(pages.signin_url(exc.next_path), status_code=303)
+    async def _signin(request: Request, exc: SignInRequired) -> Response:
+        return pages.signin_redirect(request, exc.next_path)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> PlainTextResponse:
