@@ -91,7 +91,11 @@ def test_every_mounted_file_and_build_context_exists():
 def test_prometheus_config_scrapes_both_workers_with_the_rule_files():
     config = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
     jobs = {job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]}
-    assert jobs == {"cdi-monitor": ["monitor-1:6066", "monitor-2:6066"], "cdi-simulation": ["simulated-worker:6066"]}
+    assert jobs == {
+        "cdi-monitor": ["monitor-1:6066", "monitor-2:6066"],
+        "cdi-simulation": ["simulated-worker:6066"],
+        "cdi-workbench": ["workbench:8080"],
+    }
     assert config["rule_files"] == ["/etc/prometheus/rules/*.yml"]
     promtool = shutil.which("promtool")
     if promtool is None:

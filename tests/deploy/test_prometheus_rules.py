@@ -71,6 +71,9 @@ REQUIRED_ALERTS = {
     "CDIConsumerLagHigh",
     "CDIDeadLettersRising",
     "CDIWatchdog",
+    "CDICriticalCaseUnacknowledged",
+    "CDIHighCasesUnacknowledged",
+    "CDIWorkbenchDown",
 }
 KINDS = {"case", "pipeline", "watchdog"}
 SEVERITIES = {"critical", "warning"}

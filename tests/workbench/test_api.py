@@ -10,6 +10,7 @@ import shutil
 from collections import Counter
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 
@@ -210,6 +211,11 @@ def test_actions_round_trip_through_the_topic_and_a_rebuild_gives_the_same_view(
         assert {i["finding_id"] for i in all_findings(operator, assignee="NORTH-CMU")} == {first}
         assert second in {i["finding_id"] for i in all_findings(operator, status="closed")}
 
+    # /metrics counts the acknowledged and the closed case (an alert can wait for someone to act).
+    text = httpx.get(f"{served.url}/metrics", timeout=10).text
+    assert _metric(text, acknowledged="true", status="open", rule=raised[first].payload.rule) == 1
+    assert _metric(text, status="closed", rule=raised[second].payload.rule) == 1
+
     # The topic holds exactly the four accepted actions, keyed by finding id.
     messages = read_topic(settings, "case-actions", until=4, timeout=30)
     records = [orjson.loads(m.value) for m in messages]
@@ -234,6 +240,19 @@ def test_actions_round_trip_through_the_topic_and_a_rebuild_gives_the_same_view(
     with served.client() as client:
         wait_for(lambda: len(all_findings(client)) == len(raised), "the rebuilt view")
         assert _snapshot(client, [first, second]) == before
+
+
+def _metric(text: str, **labels: str) -> float:
+    """Sum of cdi_cases samples whose labels include ``labels``."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return sum(
+        s.value
+        for family in text_string_to_metric_families(text)
+        if family.name == "cdi_cases"
+        for s in family.samples
+        if all(s.labels.get(k) == v for k, v in labels.items())
+    )
 
 
 def _snapshot(client: Any, ids: list[str]) -> Any:

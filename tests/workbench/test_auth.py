@@ -32,7 +32,11 @@ def served(kafka_bootstrap, tmp_path_factory):
     ensure_topics(settings)
     producer = KafkaProducer(bootstrap_servers=settings.bootstrap)
     for f in found:
-        producer.send(Topics(settings.topic_prefix).name("findings"), key=f.payload.subject.id.encode(), value=orjson.dumps(f.to_dict()))
+        producer.send(
+            Topics(settings.topic_prefix).name("findings"),
+            key=f.payload.subject.id.encode(),
+            value=orjson.dumps(f.to_dict()),
+        )
     producer.flush()
     producer.close()
     with ServeProcess(settings) as serve:
@@ -120,3 +124,18 @@ def test_health_needs_no_token_and_holds_no_case_data_and_the_log_holds_no_secre
     assert "not-a-token" not in log
     for fid in ids:
         assert fid.split("/")[-1] not in log  # no incident or crime reference in the log
+
+
+def test_metrics_need_no_token_count_every_case_and_carry_no_case_data(served):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    serve, ids = served
+    text = httpx.get(f"{serve.url}/metrics", timeout=10).text
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    cases = families["cdi_cases"].samples
+    assert sum(s.value for s in cases) == len(ids)
+    assert {s.labels["pipeline"] for s in cases} == {"live"}
+    assert {s.labels["status"] for s in cases} == {"open"} and {s.labels["acknowledged"] for s in cases} == {"false"}
+    assert families["cdi_workbench_caught_up"].samples[0].value == 1
+    for fid in ids:
+        assert fid.split("/")[-1] not in text

@@ -17,6 +17,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.middleware.sessions import SessionMiddleware
 
 from cdi import reference as reference_tables
@@ -26,6 +27,7 @@ from cdi.workbench import api, pages
 from cdi.workbench.case_actions import ActionDesk
 from cdi.workbench.config import WorkbenchSettings
 from cdi.workbench.feed import Feed
+from cdi.workbench.metrics import WorkbenchCollector
 from cdi.workbench.signin import SignInRequired
 from cdi.workbench.store import CaseStore, database_url
 from cdi.workbench.timeline import Narrator
@@ -94,6 +96,14 @@ def create_app(ws: WorkbenchSettings, parts: Parts) -> FastAPI:
     @app.exception_handler(SignInRequired)
     async def _signin(request: Request, exc: SignInRequired) -> Response:
         return pages.signin_redirect(request, exc.next_path)
+
+    registry = CollectorRegistry()
+    registry.register(WorkbenchCollector(parts.store, parts.feed.status, set(config.rules), config.divisions))
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        """Counts by closed labels only: no sign-in, no case data (docs/metrics.md)."""
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> PlainTextResponse:

@@ -466,6 +466,18 @@ class CaseStore:
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(query)]
 
+    def case_counts(self) -> list[dict[str, Any]]:
+        """Findings by rule, division, severity, status and acknowledged (for /metrics)."""
+        c = findings.c
+        acknowledged = c.acknowledged_by.is_not(None).label("acknowledged")
+        query = (
+            sa.select(c.rule, c.division, c.severity, c.status, acknowledged, sa.func.count().label("count"))
+            .where(c.pipeline == self.pipeline, c.raised_at.is_not(None))
+            .group_by(c.rule, c.division, c.severity, c.status, acknowledged)
+        )
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
+
     def finding(self, finding_id: str) -> dict[str, Any] | None:
         """One finding with its timeline and its action trail."""
         key = (findings.c.pipeline == self.pipeline) & (findings.c.finding_id == finding_id)
