@@ -132,6 +132,7 @@ def test_the_wheel_carries_schemas_reference_tables_and_rules(tmp_path):
         # The workbench's pages, vendored scripts and database migrations.
         "cdi/workbench/templates/cases.html.j2",
         "cdi/workbench/static/workbench.css",
+        "cdi/workbench/static/workbench.js",
         "cdi/workbench/static/vendor/htmx-2.0.11.min.js",
         "cdi/workbench/static/vendor/LICENSE-htmx.txt",
         "cdi/workbench/migrations/env.py",
