@@ -18,6 +18,7 @@ import time
 import urllib.request
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
@@ -43,6 +44,18 @@ def _answers(url: str) -> bool:
             return response.status == 200
     except OSError:
         return False
+
+
+def _await_ready(process: subprocess.Popen[bytes], ready: Callable[[], bool], log_path: Path, what: str) -> bool:
+    """Wait up to 90 s for ``ready``; if the process dies or time runs out, show its log."""
+    deadline = time.monotonic() + 90
+    while not ready():
+        if process.poll() is not None or time.monotonic() > deadline:
+            console.print(log_path.read_text(errors="replace")[-3000:])
+            console.print(f"[red]{what} did not start; its log is above[/]")
+            return False
+        time.sleep(0.3)
+    return True
 
 
 def _start_workbench(settings: Settings, workdir: Path) -> tuple[subprocess.Popen[bytes], str, str, Path]:
@@ -126,24 +139,21 @@ def run_demo(
                 start_new_session=True,
             )
         with console.status("starting the worker..."):
-            deadline = time.monotonic() + 90
             # Ready: partitions assigned and tables recovered, not just the web server up.
-            while not (_answers(metrics_url) and "Worker ready" in log_path.read_text(errors="replace")):
-                if worker.poll() is not None or time.monotonic() > deadline:
-                    console.print(log_path.read_text(errors="replace")[-3000:])
-                    console.print("[red]the worker did not start; its log is above[/]")
-                    return 1
-                time.sleep(0.3)
+            if not _await_ready(
+                worker,
+                lambda: _answers(metrics_url) and "Worker ready" in log_path.read_text(errors="replace"),
+                log_path,
+                "the worker",
+            ):
+                return 1
         console.print(f"worker up, metrics at [bold]{metrics_url}[/]")
         with console.status("starting the case workbench (cdi serve)..."):
             workbench, workbench_url, token, workbench_log = _start_workbench(settings, workdir)
-            deadline = time.monotonic() + 90
-            while not _answers(f"{workbench_url}/readyz"):
-                if workbench.poll() is not None or time.monotonic() > deadline:
-                    console.print(workbench_log.read_text(errors="replace")[-3000:])
-                    console.print("[red]the case workbench did not start; its log is above[/]")
-                    return 1
-                time.sleep(0.3)
+            if not _await_ready(
+                workbench, lambda: _answers(f"{workbench_url}/readyz"), workbench_log, "the case workbench"
+            ):
+                return 1
         console.print(f"case workbench at [bold]{workbench_url}/cases[/]  sign-in token (registrar): [bold]{token}[/]")
         if status_file is not None:
             status = {"workbench": f"{workbench_url}/cases", "token": token, "metrics": metrics_url}
