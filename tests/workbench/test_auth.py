@@ -5,44 +5,11 @@ endpoints need none and carry no case data; neither tokens nor case identifiers 
 from __future__ import annotations
 
 import httpx
-import orjson
 import pytest
-from kafka import KafkaProducer
 
-from cdi import backtest
-from cdi.history import write_events
-from cdi.simulation import SimulationOptions, simulate
-from cdi.topics import Topics, ensure_topics
-from tests.stream.worker_process import isolated_settings
-from tests.workbench.serve_process import TOKENS, ServeProcess, all_findings, wait_for
+from tests.workbench.serve_process import TOKENS
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def served(kafka_bootstrap, tmp_path_factory):
-    """A workbench whose findings topic holds a one-day history's findings (written directly: no
-    worker is needed to test access)."""
-    sim = simulate(SimulationOptions(days=1, seed=5))
-    path = tmp_path_factory.mktemp("auth") / "history.jsonl"
-    write_events(path, sim.events)
-    found = [f for f in backtest.run(path).findings if f.type == "finding.raised"]
-    assert found
-    settings = isolated_settings(kafka_bootstrap)
-    ensure_topics(settings)
-    producer = KafkaProducer(bootstrap_servers=settings.bootstrap)
-    for f in found:
-        producer.send(
-            Topics(settings.topic_prefix).name("findings"),
-            key=f.payload.subject.id.encode(),
-            value=orjson.dumps(f.to_dict()),
-        )
-    producer.flush()
-    producer.close()
-    with ServeProcess(settings) as serve:
-        with serve.client("viewer") as client:
-            wait_for(lambda: len(all_findings(client)) == len(found), "the findings in the view")
-        yield serve, [f.payload.finding_id for f in found]
 
 
 def endpoints(fid: str) -> list[tuple[str, str, dict]]:
@@ -61,8 +28,8 @@ def endpoints(fid: str) -> list[tuple[str, str, dict]]:
 PAGES = ["/cases", "/cases/rows", "/cases/work?finding_id=X", "/cases/X/incident/1"]
 
 
-def test_no_token_and_a_wrong_token_get_401_on_every_api_endpoint(served):
-    serve, ids = served
+def test_no_token_and_a_wrong_token_get_401_on_every_api_endpoint(small_view):
+    serve, ids = small_view
     with httpx.Client(base_url=serve.url, timeout=10) as anonymous:
         for method, path, extra in endpoints(ids[0]):
             assert anonymous.request(method, path, **extra).status_code == 401, path
@@ -71,8 +38,8 @@ def test_no_token_and_a_wrong_token_get_401_on_every_api_endpoint(served):
             assert wrong.headers["www-authenticate"] == "Bearer"
 
 
-def test_pages_without_a_session_go_to_sign_in_and_a_wrong_token_is_refused(served):
-    serve, _ = served
+def test_pages_without_a_session_go_to_sign_in_and_a_wrong_token_is_refused(small_view):
+    serve, _ = small_view
     with httpx.Client(base_url=serve.url, timeout=10) as browser:
         for path in PAGES:
             response = browser.get(path)
@@ -82,8 +49,8 @@ def test_pages_without_a_session_go_to_sign_in_and_a_wrong_token_is_refused(serv
         assert browser.post("/cases/act", data={"finding_id": "X", "action": "acknowledge"}).status_code == 303
 
 
-def test_a_role_too_low_gets_403_and_the_right_role_gets_through(served):
-    serve, ids = served
+def test_a_role_too_low_gets_403_and_the_right_role_gets_through(small_view):
+    serve, ids = small_view
     with serve.client("viewer") as viewer, serve.client("operator") as operator:
         for method, path, extra in endpoints(ids[0]):
             if method == "GET" and path != "/api/v1/changes":
@@ -96,8 +63,8 @@ def test_a_role_too_low_gets_403_and_the_right_role_gets_through(served):
         assert closing.status_code == 403 and "may not close" in closing.json()["detail"]
 
 
-def test_a_session_write_needs_the_csrf_token(served):
-    serve, ids = served
+def test_a_session_write_needs_the_csrf_token(small_view):
+    serve, ids = small_view
     with httpx.Client(base_url=serve.url, timeout=10) as browser:
         signed = browser.post("/signin", data={"token": TOKENS["operator"][1], "next": "/cases"})
         assert signed.status_code == 303 and signed.headers["location"] == "/cases"
@@ -109,8 +76,8 @@ def test_a_session_write_needs_the_csrf_token(served):
         assert away.headers["location"] == "/cases"
 
 
-def test_health_needs_no_token_and_holds_no_case_data_and_the_log_holds_no_secrets(served):
-    serve, ids = served
+def test_health_needs_no_token_and_holds_no_case_data_and_the_log_holds_no_secrets(small_view):
+    serve, ids = small_view
     for path in ("/healthz", "/readyz"):
         response = httpx.get(f"{serve.url}{path}", timeout=10)
         assert response.status_code == 200
@@ -126,10 +93,10 @@ def test_health_needs_no_token_and_holds_no_case_data_and_the_log_holds_no_secre
         assert fid.split("/")[-1] not in log  # no incident or crime reference in the log
 
 
-def test_metrics_need_no_token_count_every_case_and_carry_no_case_data(served):
+def test_metrics_need_no_token_count_every_case_and_carry_no_case_data(small_view):
     from prometheus_client.parser import text_string_to_metric_families
 
-    serve, ids = served
+    serve, ids = small_view
     text = httpx.get(f"{serve.url}/metrics", timeout=10).text
     families = {f.name: f for f in text_string_to_metric_families(text)}
     cases = families["cdi_cases"].samples

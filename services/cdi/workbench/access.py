@@ -91,7 +91,7 @@ class Tokens:
                 raise SettingsError(f"{where} is not a table")
             if ("sha256" in entry) == ("token" in entry):
                 raise SettingsError(f"{where}: give sha256 (preferred) or token, one of the two")
-            hexed = str(entry.get("sha256") or digest(str(entry["token"]))).lower()
+            hexed = str(entry["sha256"] if "sha256" in entry else digest(str(entry["token"]))).lower()
             if not re.fullmatch(r"[0-9a-f]{64}", hexed):
                 raise SettingsError(f"{where}: sha256 must be 64 hex digits (cdi serve-token prints it)")
             out.append(_principal(str(entry.get("staff", "")), str(entry.get("role", "")), hexed, where))

@@ -9,6 +9,7 @@ same way a rebuild or another replica sees it.
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from typing import Any
 
 import orjson
 from kafka import KafkaProducer
+from kafka.errors import KafkaError
 
 from cdi.contracts import Contracts, InvalidEvent
 from cdi.settings import Settings
@@ -56,17 +58,23 @@ class ActionDesk:
         self.topic = Topics(settings.topic_prefix).name(ACTIONS_ROLE)
         self._settings = settings
         self._producer: KafkaProducer | None = None
+        self._lock = threading.Lock()
 
     def producer(self) -> KafkaProducer:
-        if self._producer is None:
-            assert self._settings.bootstrap
-            self._producer = KafkaProducer(
-                bootstrap_servers=self._settings.bootstrap,
-                client_id="cdi-workbench-actions",
-                acks="all",
-                **self._settings.security.kafka_python(),
-            )
-        return self._producer
+        with self._lock:  # requests run on a thread pool: one producer for all of them
+            if self._producer is None:
+                assert self._settings.bootstrap
+                self._producer = KafkaProducer(
+                    bootstrap_servers=self._settings.bootstrap,
+                    client_id="cdi-workbench-actions",
+                    acks="all",
+                    # A broker that does not answer fails the request in seconds, not a minute:
+                    # every waiting request holds one of the server's threads.
+                    max_block_ms=5000,
+                    request_timeout_ms=10_000,
+                    **self._settings.security.kafka_python(),
+                )
+            return self._producer
 
     def close(self) -> None:
         if self._producer is not None:
@@ -112,15 +120,23 @@ class ActionDesk:
         why = casework.refusal(req.action, who.role, state)
         if why is not None:
             raise ActionRefused(403 if req.action not in casework.ALLOWED.get(who.role, ()) else 409, why)
+        if any("\x00" in text for text in (req.note, req.reason, req.assignee_ref) if text):
+            raise ActionRefused(422, "remove the control characters from the text; nothing was written")
         event = self.event(who, req, finding)
         try:
             self.contracts.check(event)
         except InvalidEvent as exc:
             raise ActionRefused(422, f"the action is incomplete or too long ({exc.detail})") from None
-        self.producer().send(self.topic, key=req.finding_id.encode(), value=orjson.dumps(event)).get(timeout=15)
+        try:
+            self.producer().send(self.topic, key=req.finding_id.encode(), value=orjson.dumps(event)).get(timeout=15)
+        except KafkaError as exc:
+            log.warning("action %s by staff %s not written: %s", req.action, who.staff, type(exc).__name__)
+            raise ActionRefused(503, "the action could not be written to Kafka; nothing was saved: try again") from None
         log.info("action %s written by staff %s (%s)", req.action, who.staff, who.role)
         if self.feed.wait_for(event["event_id"], APPLY_WAIT_S):
             shown = self.store.action(event["event_id"])
+            if shown is not None and shown["refused"]:  # another action won a race in the trail
+                raise ActionRefused(409, f"saved, but it changed nothing: {shown['refused']}")
             if shown is not None:
                 return shown, True
         return {"action_id": event["event_id"], **event["payload"], "at": event["occurred_at"]}, False

@@ -52,7 +52,7 @@ class WorkbenchSettings:
             raise SettingsError(f"CDI_WORKBENCH_SECURE_COOKIES={secure!r}: use true or false")
         return cls(
             kafka=kafka,
-            database_url=os.environ.get("CDI_CASES_DATABASE_URL", "").strip() or None,
+            database_url=env_secret("CDI_CASES_DATABASE_URL"),  # it may hold a password: _FILE works too
             host=env_value("CDI_WORKBENCH_HOST", "127.0.0.1"),
             port=int(env_number("CDI_WORKBENCH_PORT", 8080, int, 0)),
             tokens=tokens,

@@ -35,8 +35,8 @@ class FeedStatus:
     records: int = 0
     refused: Counter[str] = field(default_factory=Counter)
     error: str | None = None  # why the feed is not reading, for /readyz
+    last_poll: float = 0.0  # wall time of the last poll that reached the broker and the database
     changed: threading.Condition = field(default_factory=threading.Condition)
-    actions: set[str] = field(default_factory=set)  # action ids applied since start (for read-your-writes)
 
 
 class Feed:
@@ -59,14 +59,15 @@ class Feed:
         self._thread.join(timeout=10)
 
     def wait_for(self, action_id: str, timeout: float) -> bool:
-        """Wait until the view holds ``action_id`` (the page shows an action once it is applied)."""
+        """Wait until the view holds ``action_id`` (the page shows an action once it is applied),
+        looking again at each change of the view."""
         deadline = time.monotonic() + timeout
-        with self.status.changed:
-            while action_id not in self.status.actions:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self.status.changed.wait(left)
+        while self.store.action(action_id) is None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            with self.status.changed:
+                self.status.changed.wait(min(left, 1.0))
         return True
 
     def _consumer(self) -> KafkaConsumer:
@@ -76,6 +77,9 @@ class Feed:
             client_id="cdi-workbench",
             enable_auto_commit=False,
             group_id=None,
+            # A fresh view (offset 0) on a topic whose retention has dropped its first records
+            # starts at the earliest record kept, never at the end.
+            auto_offset_reset="earliest",
             max_poll_records=2000,
             **self.settings.security.kafka_python(),
         )
@@ -89,9 +93,21 @@ class Feed:
             partitions += [TopicPartition(topic, p) for p in sorted(found)]
         consumer.assign(partitions)
         stored = self.store.stored_offsets(self.roles)
+        ends = consumer.end_offsets(partitions)
         for tp in partitions:
-            consumer.seek(tp, stored.get((tp.topic, tp.partition), 0))
-        return consumer.end_offsets(partitions)
+            at = stored.get((tp.topic, tp.partition), 0)
+            if at > ends[tp]:
+                log.error(
+                    "the view has read %s partition %d to offset %d, past its end (%d): the topic was "
+                    "recreated. Stop the workbench, delete its database (CDI_CASES_DATABASE_URL) and "
+                    "start it again to rebuild the view",
+                    tp.topic,
+                    tp.partition,
+                    at,
+                    ends[tp],
+                )
+            consumer.seek(tp, at)
+        return ends
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -121,17 +137,19 @@ class Feed:
                 for tp, messages in polled.items()
                 for m in messages
             ]
-            if batch:
-                applied = self.store.apply(batch)
-                with self.status.changed:
-                    self.status.records += applied.records
-                    self.status.refused.update(applied.refused)
-                    self.status.actions |= applied.actions
-                    if applied.records or applied.skipped:
-                        self.status.version += 1
-                    self.status.changed.notify_all()
-                for reason, n in applied.refused.items():
-                    log.warning("workbench skipped %d record(s): %s", n, reason)
+            applied = self.store.apply(batch)
+            with self.status.changed:
+                self.status.last_poll = time.time()
+                self.status.error = None
+                self.status.records += applied.records
+                self.status.refused.update(applied.refused)
+                # Only what the pages show: input events alone would refresh every open page
+                # several times a second while a history streams.
+                if applied.changed:
+                    self.status.version += 1
+                self.status.changed.notify_all()
+            for reason, n in applied.refused.items():
+                log.warning("workbench skipped %d record(s): %s", n, reason)
             if not self.status.caught_up and all(consumer.position(tp) >= end for tp, end in ends.items()):
                 with self.status.changed:
                     self.status.caught_up = True
@@ -147,6 +165,9 @@ class Feed:
         self._last_prune = now
         latest = self.store.latest_event_time()
         if latest is not None:
-            dropped = self.store.prune_events(latest - self.retention_ms)
+            # One event dated in the far future must not age every other one out: the reference
+            # is the newest event time, but never later than a day from now.
+            reference = min(latest, int(time.time() * 1000) + MS_PER_DAY)
+            dropped = self.store.prune_events(reference - self.retention_ms)
             if dropped:
                 log.info("workbench pruned %d stored input events no finding cites", dropped)

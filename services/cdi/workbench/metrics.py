@@ -56,6 +56,21 @@ class WorkbenchCollector(Collector):
         )
         caught_up.add_metric([pipeline], 1.0 if self.status.caught_up else 0.0)
         yield caught_up
+        feed_up = GaugeMetricFamily(
+            "cdi_workbench_feed_up",
+            "1 while the feed reads the topics into the view; 0 while it retries after an error "
+            "(the broker or the database refused; the log says which).",
+            labels=["pipeline"],
+        )
+        feed_up.add_metric([pipeline], 0.0 if self.status.error else 1.0)
+        yield feed_up
+        last_poll = GaugeMetricFamily(
+            "cdi_workbench_last_poll_timestamp_seconds",
+            "Wall time of the feed's last completed poll and database write.",
+            labels=["pipeline"],
+        )
+        last_poll.add_metric([pipeline], self.status.last_poll)
+        yield last_poll
         applied = CounterMetricFamily(
             "cdi_workbench_records", "Topic records the view applied since this process started.", labels=["pipeline"]
         )

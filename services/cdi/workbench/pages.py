@@ -7,12 +7,14 @@ step; the two vendored scripts are in static/vendor with their versions and lice
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode, urlsplit
 
+import jinja2
 import orjson
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -23,17 +25,21 @@ from cdi.workbench.access import Principal
 from cdi.workbench.api import Filtered
 from cdi.workbench.case_actions import ActionRefused
 from cdi.workbench.case_actions import Request as ActionRequest
-from cdi.workbench.signin import csrf_token, requires, sign_in
+from cdi.workbench.signin import csrf_token, requires, same_site_only, sign_in
 from cdi.workbench.store import CursorError
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+# Autoescape every template: Starlette's default escapes only files named .html/.htm/.xml, and
+# these end in .j2. Notes, reasons and upstream free text all reach these pages.
+templates = Jinja2Templates(
+    env=jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True)
+)
 
 Person = Annotated[Principal, Depends(requires(casework.VIEWER, page=True))]
 Actor = Annotated[Principal, Depends(requires(casework.OPERATOR, page=True))]
 
 PAGE_SIZE = 50
-FILTER_KEYS = ("rule", "severity", "division", "offence_group", "status", "assignee", "from", "to")
+FILTER_KEYS = ("rule", "severity", "division", "offence_group", "pipeline", "status", "assignee", "from", "to")
 
 
 def when(text: str | None) -> str:
@@ -115,7 +121,7 @@ def _query(request: Request, **changes: str | None) -> str:
 def _board(request: Request, f: Any, cursor: str | None) -> dict[str, Any]:
     store = request.app.state.store
     if not request.query_params.get("status") and "status" not in request.query_params:
-        f = type(f)(**{**{k: getattr(f, k) for k in f.__dataclass_fields__}, "status": (casework.OPEN,)})
+        f = dataclasses.replace(f, status=(casework.OPEN,))
     try:
         items, nxt = store.list_findings(f, PAGE_SIZE, cursor)
     except CursorError:
@@ -151,6 +157,7 @@ def signin_form(request: Request, next: str = "/cases") -> Response:
 def signin_submit(
     request: Request, token: Annotated[str, Form(max_length=512)], next: Annotated[str, Form()] = "/cases"
 ) -> Response:
+    same_site_only(request)
     principal = request.app.state.tokens.check(token.strip())
     if principal is None:
         return templates.TemplateResponse(
@@ -165,6 +172,7 @@ def signin_submit(
 
 @router.post("/signout")
 def signout(request: Request) -> Response:
+    same_site_only(request)
     request.session.clear()
     return RedirectResponse("/signin", status_code=303)
 

@@ -29,7 +29,7 @@ findings = Table(
     Column("occurred_at", String(40)),
     Column("explanation", Text),
     Column("guidance", Text),
-    Column("rules_version", String(40)),
+    Column("rules_version", Text),  # the rules file says what it is; no length limit
     Column("evidence", Text),  # JSON list of event ids, in the finding's order
     # From finding.resolved.
     Column("resolution", String(32)),

@@ -23,6 +23,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from cdi import reference as reference_tables
 from cdi import rules as rules_files
 from cdi.contracts import Contracts
+from cdi.core.rules import RulesConfig
 from cdi.workbench import api, pages
 from cdi.workbench.case_actions import ActionDesk
 from cdi.workbench.config import WorkbenchSettings
@@ -42,21 +43,22 @@ class Parts:
     store: CaseStore
     feed: Feed
     desk: ActionDesk
+    config: RulesConfig
 
 
 def assemble(ws: WorkbenchSettings) -> Parts:
     contracts = Contracts()
+    config = rules_files.load(ws.kafka.rules_path, contracts)
     narrator = Narrator(reference_tables.load())
-    divisions = rules_files.load(ws.kafka.rules_path, contracts).divisions
     url = database_url(ws.database_url, ws.kafka.data_dir)
-    store = CaseStore(url, ws.kafka.namespace, narrator, contracts, divisions)
+    store = CaseStore(url, ws.kafka.namespace, narrator, contracts, config.divisions, ws.kafka.max_record_bytes)
     store.migrate()
     feed = Feed(ws.kafka, store, ws.event_retention_days)
-    return Parts(store, feed, ActionDesk(ws.kafka, store, feed, contracts))
+    return Parts(store, feed, ActionDesk(ws.kafka, store, feed, contracts), config)
 
 
 def create_app(ws: WorkbenchSettings, parts: Parts) -> FastAPI:
-    config = rules_files.load(ws.kafka.rules_path)
+    config = parts.config
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -73,6 +75,9 @@ def create_app(ws: WorkbenchSettings, parts: Parts) -> FastAPI:
         version="1",
         summary="Findings of the crime data integrity monitor, their evidence, and the actions taken on them.",
         lifespan=lifespan,
+        # The framework's own viewers load scripts from a CDN; the document itself is /openapi.json.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.store, app.state.feed, app.state.desk = parts.store, parts.feed, parts.desk
     app.state.tokens = ws.tokens
@@ -119,7 +124,7 @@ def create_app(ws: WorkbenchSettings, parts: Parts) -> FastAPI:
             body["database"] = "ok"
         except Exception as exc:
             body["database"] = type(exc).__name__
-        ready = status.caught_up and body["database"] == "ok"
+        ready = status.caught_up and status.error is None and body["database"] == "ok"
         return JSONResponse(body, status_code=200 if ready else 503)
 
     return app

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from fastapi import HTTPException, Request, status
 
@@ -16,7 +18,10 @@ from cdi.workbench.access import Principal, Tokens
 
 log = logging.getLogger("cdi.workbench.access")
 
-SESSION_DIGEST, SESSION_CSRF = "digest", "csrf"
+SESSION_DIGEST, SESSION_CSRF, SESSION_SINCE = "digest", "csrf", "since"
+# A sign-in lasts one control-room shift from the moment it was made, however busy the page
+# keeps the cookie (Starlette re-signs it on every response).
+SESSION_SECONDS = 12 * 3600
 
 
 class SignInRequired(Exception):
@@ -41,6 +46,9 @@ def identify(request: Request, tokens: Tokens) -> Principal | None:
     token = bearer(request)
     if token is not None:
         return tokens.check(token)
+    since = request.session.get(SESSION_SINCE)
+    if not isinstance(since, int | float) or not 0 <= time.time() - since < SESSION_SECONDS:
+        return None
     return tokens.by(request.session.get(SESSION_DIGEST))
 
 
@@ -48,6 +56,21 @@ def sign_in(request: Request, principal: Principal) -> None:
     request.session.clear()
     request.session[SESSION_DIGEST] = principal.digest
     request.session[SESSION_CSRF] = secrets.token_urlsafe(24)
+    request.session[SESSION_SINCE] = int(time.time())
+
+
+def same_site_only(request: Request) -> None:
+    """Refuse a sign-in or sign-out posted from another site (login CSRF: a page elsewhere
+    signing the browser in as someone else). SameSite keeps a cookie from being sent, not from
+    being set, so the request's own origin headers are checked."""
+    site = request.headers.get("sec-fetch-site")
+    origin = request.headers.get("origin")
+    cross = site is not None and site not in {"same-origin", "none"}
+    if origin is not None and origin != "null":
+        cross = cross or urlsplit(origin).netloc != request.headers.get("host", "")
+    if cross or origin == "null":
+        log.warning("refused %s: posted from another site", route_name(request))
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "sign in from the workbench's own page")
 
 
 def csrf_token(request: Request) -> str:

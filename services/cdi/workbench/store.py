@@ -9,6 +9,7 @@ skipped, so two replicas never apply one record twice.
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -21,9 +22,11 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from cdi.contracts import Contracts, InvalidEvent
 from cdi.core.times import parse_time
+from cdi.stream.labels import OTHER
 from cdi.topics import TOPIC_FOR_TYPE
 from cdi.workbench import casework
 from cdi.workbench.schema import actions, events, finding_evidence, findings, offsets
@@ -32,9 +35,10 @@ from cdi.workbench.timeline import Narrator, ordered
 log = logging.getLogger("cdi.workbench")
 
 FINDINGS_ROLE, ACTIONS_ROLE = "findings", "case-actions"
-OTHER_DIVISIONS = "other"  # as the metrics' division label (cdi.stream.labels): any unlisted division
 MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATION_LOCK = 0x0CD1CA5E  # PostgreSQL advisory lock: one replica migrates at a time
+APPLY_LOCK = 0x0CD1CA5F  # and one replica applies a batch at a time
+CURSOR_MAX = 2**63  # event times are epoch ms in a BIGINT
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +55,8 @@ class Applied:
     records: int = 0  # read and new to the view
     skipped: int = 0  # already applied by another replica sharing the database
     findings: set[str] = field(default_factory=set)  # findings whose row changed
-    actions: set[str] = field(default_factory=set)  # action ids stored
     refused: Counter[str] = field(default_factory=Counter)  # records not applied, by reason
+    changed: bool = False  # a finding or an action changed (what the pages show), here or by another replica
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +83,7 @@ def encode_cursor(raised_at: int, finding_id: str) -> str:
 def decode_cursor(cursor: str) -> tuple[int, str]:
     try:
         at, fid = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if not isinstance(at, int) or not isinstance(fid, str):
+        if type(at) is not int or not 0 <= at < CURSOR_MAX or not isinstance(fid, str):
             raise TypeError
         return at, fid
     except Exception:
@@ -96,7 +100,7 @@ def database_url(url: str | None, data_dir: Path) -> str:
 
 def _engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True)
 
         @sa.event.listens_for(engine, "connect")
         def _pragmas(dbapi: Any, _record: Any) -> None:
@@ -106,7 +110,18 @@ def _engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+    # hide_parameters: a database error's text would otherwise quote the row (notes, references).
+    return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
+
+
+UNSTORABLE = "unstorable"
+
+
+def _savepoint(conn: Connection) -> Any:
+    """A savepoint on PostgreSQL, which refuses some values a contract allows (a string too long
+    for its column); nothing on SQLite, which stores any value (and whose Python driver needs
+    extra set-up for savepoints)."""
+    return conn.begin_nested() if conn.dialect.name == "postgresql" else contextlib.nullcontext()
 
 
 def _insert(conn: Connection, table: sa.Table) -> Any:
@@ -136,8 +151,10 @@ class CaseStore:
         narrator: Narrator,
         contracts: Contracts | None = None,
         divisions: tuple[str, ...] = (),
+        max_record_bytes: int = 512 * 1024,
     ) -> None:
         self.url = url
+        self.max_record_bytes = max_record_bytes  # as the worker's CDI_MAX_RECORD_BYTES
         self.pipeline = pipeline
         # The divisions with their own metric label ([force] in the rules file): an alert for
         # division="other" links here with division=other, meaning any division not listed.
@@ -181,6 +198,10 @@ class CaseStore:
             return applied
         parts = sorted({(r.topic, r.partition) for r in records})
         with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Replicas sharing the database apply one batch at a time: a case's state is folded
+                # from rows another transaction may be writing, and no two lock offsets crosswise.
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPLY_LOCK})
             for topic, partition in parts:
                 _upsert(
                     conn,
@@ -190,7 +211,10 @@ class CaseStore:
                     False,
                 )
             locked = conn.execute(
-                sa.select(offsets).where(sa.tuple_(offsets.c.topic, offsets.c.partition).in_(parts)).with_for_update()
+                sa.select(offsets)
+                .where(sa.tuple_(offsets.c.topic, offsets.c.partition).in_(parts))
+                .order_by(offsets.c.topic, offsets.c.partition)
+                .with_for_update()
             ).all()
             start = {(r.topic, r.partition): r.next_offset for r in locked}
             reached = dict(start)
@@ -199,18 +223,15 @@ class CaseStore:
             for record in records:
                 where = (record.topic, record.partition)
                 if record.offset < start[where]:
-                    # Another replica applied it: the view changed all the same, and an action
-                    # this replica wrote is now visible.
+                    # Another replica applied it: the view changed all the same.
                     applied.skipped += 1
-                    if record.role == ACTIONS_ROLE:
-                        applied.actions.add(_event_id(record.value))
+                    applied.changed |= record.role in {FINDINGS_ROLE, ACTIONS_ROLE}
                     continue
                 reached[where] = max(reached[where], record.offset + 1)
                 applied.records += 1
                 self._apply_one(conn, record, applied, touched, inputs)
             if inputs:
-                insert = _insert(conn, events).on_conflict_do_nothing(index_elements=["pipeline", "event_id"])
-                conn.execute(insert, list(inputs.values()))
+                self._store_events(conn, list(inputs.values()), applied)
             for fid in sorted(touched):
                 self._refold(conn, fid)
             for (topic, partition), nxt in reached.items():
@@ -221,11 +242,35 @@ class CaseStore:
                         .values(next_offset=nxt)
                     )
         applied.findings |= touched
+        applied.changed |= bool(touched)
         return applied
+
+    def _store_events(self, conn: Connection, rows: list[dict[str, Any]], applied: Applied) -> None:
+        """Input events in one statement; if the database refuses it, one by one, so a single
+        unstorable event is counted and the rest are kept."""
+        insert = _insert(conn, events).on_conflict_do_nothing(index_elements=["pipeline", "event_id"])
+        try:
+            with _savepoint(conn):
+                conn.execute(insert, rows)
+            return
+        except SQLAlchemyError:
+            pass
+        for row in rows:
+            try:
+                with _savepoint(conn):
+                    conn.execute(insert, [row])
+            except SQLAlchemyError:
+                applied.refused[UNSTORABLE] += 1
 
     def _decode(self, record: FeedRecord, applied: Applied) -> dict[str, Any] | None:
         if record.value is None:
             applied.refused["tombstone"] += 1
+            return None
+        if len(record.value) > self.max_record_bytes:
+            applied.refused["too_large"] += 1
+            return None
+        if b"\\u0000" in record.value:  # valid JSON, but PostgreSQL text cannot hold NUL: refused alike everywhere
+            applied.refused["nul_character"] += 1
             return None
         try:
             data = orjson.loads(record.value)
@@ -254,22 +299,23 @@ class CaseStore:
         if data is None:
             return
         kind = data["type"]
-        if record.role == FINDINGS_ROLE and kind == "finding.raised":
-            self._raised(conn, data)
-            touched.add(data["payload"]["finding_id"])
-        elif record.role == FINDINGS_ROLE and kind == "finding.resolved":
-            self._resolved(conn, data)
-            touched.add(data["payload"]["finding_id"])
-        elif record.role == ACTIONS_ROLE and kind == "case.action":
-            self._action(conn, record, data)
-            applied.actions.add(data["event_id"])
-            touched.add(data["payload"]["finding_id"])
-        elif TOPIC_FOR_TYPE.get(kind) == record.role:
+        if TOPIC_FOR_TYPE.get(kind) == record.role:
             inputs.setdefault(data["event_id"], self._event_row(data))  # the first of a re-sent event wins
-        elif kind != "history.ended":
-            applied.refused["wrong_topic"] += 1
+            return
+        write = WRITERS.get((record.role, kind))
+        if write is None:
+            if kind != "history.ended":
+                applied.refused["wrong_topic"] += 1
+            return
+        try:
+            with _savepoint(conn):
+                write(self, conn, record, data)
+        except SQLAlchemyError:  # a value the database cannot hold: counted, never a stuck feed
+            applied.refused[UNSTORABLE] += 1
+            return
+        touched.add(data["payload"]["finding_id"])
 
-    def _raised(self, conn: Connection, data: dict[str, Any]) -> None:
+    def _raised(self, conn: Connection, _record: FeedRecord, data: dict[str, Any]) -> None:
         p = data["payload"]
         row = {
             "pipeline": self.pipeline,
@@ -292,7 +338,7 @@ class CaseStore:
         _upsert(conn, findings, row, ("pipeline", "finding_id"), True)
         self._cite(conn, p["finding_id"], p["evidence"], resolving=False)
 
-    def _resolved(self, conn: Connection, data: dict[str, Any]) -> None:
+    def _resolved(self, conn: Connection, _record: FeedRecord, data: dict[str, Any]) -> None:
         p = data["payload"]
         row = {
             "pipeline": self.pipeline,
@@ -307,9 +353,14 @@ class CaseStore:
         self._cite(conn, p["finding_id"], p["evidence"], resolving=True)
 
     def _cite(self, conn: Connection, finding_id: str, event_ids: list[str], resolving: bool) -> None:
-        for event_id in event_ids:
-            row = {"pipeline": self.pipeline, "finding_id": finding_id, "event_id": event_id, "resolving": resolving}
-            _upsert(conn, finding_evidence, row, ("pipeline", "finding_id", "event_id"), False)
+        rows = [
+            {"pipeline": self.pipeline, "finding_id": finding_id, "event_id": event_id, "resolving": resolving}
+            for event_id in event_ids
+        ]
+        insert = _insert(conn, finding_evidence).on_conflict_do_nothing(
+            index_elements=["pipeline", "finding_id", "event_id"]
+        )
+        conn.execute(insert, rows)
 
     def _action(self, conn: Connection, record: FeedRecord, data: dict[str, Any]) -> None:
         p = data["payload"]
@@ -420,9 +471,9 @@ class CaseStore:
         c = findings.c
         clauses: list[Any] = [c.pipeline == self.pipeline, c.raised_at.is_not(None)]
         if f.division:
-            named = [d for d in f.division if d != OTHER_DIVISIONS]
+            named = [d for d in f.division if d != OTHER]
             clause = c.division.in_(named)
-            if OTHER_DIVISIONS in f.division:
+            if OTHER in f.division:
                 clause = clause | c.division.not_in(self.divisions)
             clauses.append(clause)
         for column, values in (
@@ -560,11 +611,12 @@ class CaseStore:
         return [action_item(r) for r in rows]
 
 
-def _event_id(value: bytes | None) -> str:
-    try:
-        return str(orjson.loads(value or b"{}").get("event_id", ""))
-    except (orjson.JSONDecodeError, AttributeError):
-        return ""
+# What each (topic role, event type) does to the view; input events are batched apart.
+WRITERS = {
+    (FINDINGS_ROLE, "finding.raised"): CaseStore._raised,
+    (FINDINGS_ROLE, "finding.resolved"): CaseStore._resolved,
+    (ACTIONS_ROLE, "case.action"): CaseStore._action,
+}
 
 
 def finding_item(r: Any) -> dict[str, Any]:

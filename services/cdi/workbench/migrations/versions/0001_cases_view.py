@@ -79,7 +79,7 @@ def upgrade() -> None:
         sa.Column("occurred_at", sa.String(length=40), nullable=True),
         sa.Column("explanation", sa.Text(), nullable=True),
         sa.Column("guidance", sa.Text(), nullable=True),
-        sa.Column("rules_version", sa.String(length=40), nullable=True),
+        sa.Column("rules_version", sa.Text(), nullable=True),
         sa.Column("evidence", sa.Text(), nullable=True),
         sa.Column("resolution", sa.String(length=32), nullable=True),
         sa.Column("resolved_at", sa.String(length=40), nullable=True),
