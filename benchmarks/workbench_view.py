@@ -22,7 +22,8 @@ from cdi import backtest, reference
 from cdi.history import write_events
 from cdi.simulation import SimulationOptions, simulate
 from cdi.topics import TOPIC_FOR_TYPE
-from cdi.workbench.store import CaseStore, FeedRecord, Filters
+from cdi.workbench.queries import Filters
+from cdi.workbench.store import CaseStore, FeedRecord
 from cdi.workbench.timeline import Narrator
 
 
@@ -58,6 +59,7 @@ def main() -> None:
     seconds = time.perf_counter() - started
     print(f"applied {len(records):,} records in {seconds:.1f} s: {len(records) / seconds:,.0f} records/s")
     if url.startswith("sqlite"):
+        store.close()  # the last connection to close checkpoints the write-ahead log into the file
         size = Path(url.removeprefix("sqlite:///")).stat().st_size
         print(f"database file: {size / 1e6:.1f} MB, {size / len(records):.0f} bytes per record")
     else:

@@ -17,8 +17,8 @@ from cdi.workbench import casework
 from cdi.workbench.access import Principal
 from cdi.workbench.case_actions import ActionRefused
 from cdi.workbench.case_actions import Request as ActionRequest
+from cdi.workbench.queries import CursorError, Filters
 from cdi.workbench.signin import requires
-from cdi.workbench.store import CursorError, Filters
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
 

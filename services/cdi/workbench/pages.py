@@ -25,8 +25,8 @@ from cdi.workbench.access import Principal
 from cdi.workbench.api import Filtered
 from cdi.workbench.case_actions import ActionRefused
 from cdi.workbench.case_actions import Request as ActionRequest
+from cdi.workbench.queries import CursorError
 from cdi.workbench.signin import csrf_token, requires, same_site_only, sign_in
-from cdi.workbench.store import CursorError
 
 router = APIRouter(include_in_schema=False)
 # Autoescape every template: Starlette's default escapes only files named .html/.htm/.xml, and
