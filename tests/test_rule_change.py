@@ -23,7 +23,10 @@ from cdi.simulation import SimulationOptions, simulate, write_simulation
 
 DISABLED = "ONE_CRIME_PER_VICTIM"
 LATE = "CRD_LATE"
-RESEVERED = "CLOSE_CATEGORY_DOWNGRADE"  # its "severity" goes medium -> low; sink closures stay high
+# Its base "severity" goes medium -> low: findings of the offence groups mapped to high keep their
+# severity; the others drop a step (a sink closure raises the base one step, so high -> medium).
+RESEVERED = "CLOSE_CATEGORY_DOWNGRADE"
+MAPPED_HIGH = {"sexual_offences", "violence_against_the_person", "robbery"}
 VERSION_B = "2026.11.2-proposed"
 
 
@@ -49,8 +52,8 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def proposed(history: Path) -> Path:
     text = DEFAULT.read_text(encoding="utf-8")
-    assert text.count('version = "2026.11.1"') == 1
-    text = text.replace('version = "2026.11.1"', f'version = "{VERSION_B}"')
+    assert text.count('version = "2026.12.1"') == 1
+    text = text.replace('version = "2026.12.1"', f'version = "{VERSION_B}"')
     text = _edit(text, f"rules.{LATE}", "deadline_hours = 24", "deadline_hours = 48")
     text = _edit(text, f"rules.{DISABLED}", "enabled = true", "enabled = false")
     text = _edit(text, f"rules.{RESEVERED}", 'severity = "medium"', 'severity = "low"')
@@ -98,13 +101,13 @@ def test_identical_rules_give_an_empty_diff(history: Path, tmp_path: Path) -> No
         assert (same.added, same.removed, same.changed, same.by_division) == ([], [], [], [])
         assert all(r.a == r.b and r.delta == 0 for r in same.by_rule)
         assert sum(r.a for r in same.by_rule) > 0
-        assert same.version_a == same.version_b == "2026.11.1"
+        assert same.version_a == same.version_b == "2026.12.1"
         assert rule_change.write_diff(same, tmp_path / "empty.jsonl") == 0
         assert (tmp_path / "empty.jsonl").read_bytes() == b""
 
 
 def test_versions_are_reported(change: rule_change.RuleChange) -> None:
-    assert (change.version_a, change.version_b) == ("2026.11.1", VERSION_B)
+    assert (change.version_a, change.version_b) == ("2026.12.1", VERSION_B)
 
 
 def test_disabled_rule_findings_are_all_removed(change: rule_change.RuleChange, baseline: list[Event]) -> None:
@@ -162,15 +165,15 @@ def test_severity_change_shows_as_changed_findings_with_the_same_ids(
     change: rule_change.RuleChange, baseline: list[Event]
 ) -> None:
     findings = _of_rule(baseline, RESEVERED)
-    medium = {f.payload.finding_id for f in findings if f.payload.severity == "medium"}
-    assert medium and len(medium) < len(findings), "want both default-severity and sink findings"
+    medium = {f.payload.finding_id for f in findings if f.payload.offence_group not in MAPPED_HIGH}
+    assert medium and len(medium) < len(findings), "want both mapped-group and base-severity findings"
     changed = [c for c in change.changed if c.rule == RESEVERED]
     assert {c.finding_id for c in changed} == medium
     for c in changed:
         assert c.a.finding_id == c.b.finding_id
         assert c.fields == ("severity",)
-        assert (c.a.severity, c.b.severity) == ("medium", "low")
-        assert (c.a.rules_version, c.b.rules_version) == ("2026.11.1", VERSION_B)
+        assert (c.a.severity, c.b.severity) in {("medium", "low"), ("high", "medium")}
+        assert (c.a.rules_version, c.b.rules_version) == ("2026.12.1", VERSION_B)
     row = next(r for r in change.by_rule if r.rule == RESEVERED)
     assert (row.a, row.b, row.delta, row.changed) == (len(findings), len(findings), 0, len(medium))
 
@@ -184,7 +187,7 @@ def test_nothing_else_differs(
     changed = {
         f.payload.finding_id
         for f in baseline
-        if (f.payload.rule == RESEVERED and f.payload.severity == "medium")
+        if (f.payload.rule == RESEVERED and f.payload.offence_group not in MAPPED_HIGH)
         or (f.payload.rule == LATE and _late_delay_hours(f, event_times) > 48)
     }
     assert change.added == []
@@ -218,7 +221,7 @@ def test_render_shows_the_tables_and_what_was_left_out(change: rule_change.RuleC
     console = Console(record=True, width=140)
     rule_change.render(change, console, limit=5)
     text = console.export_text()
-    assert "Findings raised: A = packaged rules (2026.11.1)" in text
+    assert "Findings raised: A = packaged rules (2026.12.1)" in text
     assert f"({VERSION_B})" in text
     for rule in (DISABLED, LATE, RESEVERED, "CANCEL_WITHOUT_AVI"):
         assert rule in text
@@ -263,7 +266,7 @@ def test_write_diff_holds_every_difference(change: rule_change.RuleChange, tmp_p
         v.finding_id for v in change.removed
     ]
     for line in lines:
-        assert (line["version_a"], line["version_b"], line["rules_a"]) == ("2026.11.1", VERSION_B, None)
+        assert (line["version_a"], line["version_b"], line["rules_a"]) == ("2026.12.1", VERSION_B, None)
         if line["change"] == "removed":
             assert line["a"]["finding_id"] == line["finding_id"] and "b" not in line
         else:

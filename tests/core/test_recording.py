@@ -30,7 +30,7 @@ def test_unrecorded_crime_indicative_incident_is_found_at_its_deadline():
     assert finding.offence_group == "violence_against_the_person"
     assert list(finding.evidence) == ["ev-0001", "ev-0002"]
     assert "without a recorded rationale" in finding.explanation
-    assert finding.rules_version == "2026.11.1"
+    assert finding.rules_version == "2026.12.1"
     assert found[0].division == "NORTH"
 
 

@@ -441,8 +441,8 @@ def test_rules_version_defaults_to_the_findings_own(tmp_path: Path) -> None:
     out = tmp_path / "v.html"
     write_report(out, [_raised("CRD_LATE/crime/CR-1")], None, title="t", sources=["f"])
     assert "<code>test.1</code>" in out.read_text(encoding="utf-8")
-    write_report(out, [_raised("CRD_LATE/crime/CR-1")], None, title="t", sources=["f"], rules_version="2026.11.1")
-    assert "<code>2026.11.1</code>" in out.read_text(encoding="utf-8")
+    write_report(out, [_raised("CRD_LATE/crime/CR-1")], None, title="t", sources=["f"], rules_version="2026.12.1")
+    assert "<code>2026.12.1</code>" in out.read_text(encoding="utf-8")
 
 
 def test_a_history_is_not_a_findings_file(run: Run, tmp_path: Path) -> None:

@@ -314,7 +314,8 @@ def crime_rules(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 (p["cancellation_code"] == "C2" and not p["avi_recorded"])
                 or p["authoriser_role"] not in REGISTRARS
                 or any(phrase in reason for phrase in PHRASES)
-                or (rape and p["authoriser_role"] != "force_crime_registrar")
+                # Rape: the designated decision maker or the registrar (rules-review 1.12).
+                or (rape and p["authoriser_role"] not in {"designated_decision_maker", "force_crime_registrar"})
             ):
                 raise_(CANCEL, e)
         elif e["type"] == "crime.reclassified":

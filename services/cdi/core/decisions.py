@@ -102,8 +102,9 @@ class DecisionRules:
                 crime.offence_group,
                 evidence,
                 f"Crime {case.key}, {what}, was closed with outcome {outcome.outcome_type} "
-                f"{format_duration(event.at - crime.recorded_at)} after it was recorded; the monitor "
-                f"flags such closures within {self.fast.params['min_days']} days.",
+                f"{format_duration(event.at - crime.recorded_at)} after it was recorded. Timing alone is "
+                f"no breach: check that the record evidences the victim's decision, the lines of enquiry "
+                f"and a supervisor's review (closures within {self.fast.params['min_days']} days are checked).",
                 out,
             )
         kind = self.reference.outcome_types.get(outcome.outcome_type)
@@ -229,8 +230,9 @@ class DecisionRules:
         text = (cancel.reason or "").lower()
         if any(phrase in text for phrase in params["invalid_reason_phrases"]):
             reasons.append("the reason given is not a cancellation ground")
-        if rape and cancel.authoriser_role != params["rape_role"]:
-            reasons.append("a rape record cancelled without the force crime registrar")
+        if rape and cancel.authoriser_role not in params["rape_roles"]:
+            allowed = " or ".join(r.replace("_", " ") for r in params["rape_roles"])
+            reasons.append(f"a rape record cancelled by a role other than the {allowed}")
         if not reasons:
             return
         what = f", {self._describe(crime)}," if crime else ""

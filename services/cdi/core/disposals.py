@@ -128,7 +128,11 @@ class DisposalRules:
     def _pnd(self, event, d, policy, under_18, within, out) -> None:  # type: ignore[no-untyped-def]
         params = self.pnd.params
         reasons, priors, serious = [], [], False
-        if d.hocr_code is not None and not policy.pnd_eligible:
+        # The penalty notice scheme lists its offences exhaustively, so a code of the reference
+        # tables that is not listed as eligible is ineligible. A code the tables do not know (a
+        # force sub-code, an obsolete code) is not judged: rules-review 1.8.
+        known = d.hocr_code is not None and d.hocr_code in self.reference.offence_codes
+        if known and not policy.pnd_eligible:
             reasons.append(f"{d.hocr_code} is not an offence for a penalty notice")
         limit = policy.pnd_value_limit
         if limit is not None and d.penalty_value is not None and d.penalty_value > limit:
@@ -145,12 +149,12 @@ class DisposalRules:
                 priors += found
             recent = within(int(params["significant_history_days"]))
             if len(recent) >= int(params["significant_history_min"]):
+                # A risk flag, not a guidance threshold: it never raises the severity (rules-review 1.8).
                 reasons.append(
-                    f"{len(recent)} disposals within {params['significant_history_days']} days "
-                    f"(a significant offending history)"
+                    f"{len(recent)} disposals within {params['significant_history_days']} days (a "
+                    f"significant offending history by the monitor's heuristic, not a guidance threshold)"
                 )
                 priors += recent
-                serious = True
         if reasons:
             out.findings.append(
                 self._finding(

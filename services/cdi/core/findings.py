@@ -20,6 +20,11 @@ def one_step_lower(severity: str) -> str:
     return SEVERITIES[max(SEVERITIES.index(severity) - 1, 0)]
 
 
+def one_step_higher(severity: str, cap: str = "critical") -> str:
+    """A severity raised one step, never above ``cap``."""
+    return SEVERITIES[min(SEVERITIES.index(severity) + 1, SEVERITIES.index(cap))]
+
+
 def not_recorded(names: list[str]) -> str:
     """'the source does not record X or Y': the wording every rule uses for facts it lacks."""
     return f"the source does not record {' or '.join(names)}"

@@ -314,11 +314,15 @@ class IncidentLogic:
         signalled = case.signalled_at is not None and case.signalled_at <= closed_at
         if not signalled or any(c.at <= closed_at for c in case.crimes.values()) or not self.downgrade.enabled:
             return
-        severity = self.downgrade.params.get("severity_sink", "high") if code.code_class == "sink" else None
+        severity = self.downgrade.severity_for(self.group_of(case))
+        if code.code_class == "sink" and self.downgrade.params.get("sink_raises_severity", True):
+            # At most high: critical is kept for unlawful disposals and rape cancellations, which
+            # page the control room.
+            severity = findings.one_step_higher(severity, cap="high")
         out.findings.append(
             findings.raised(
                 CLOSE_DOWNGRADE,
-                severity or self.downgrade.severity_for(self.group_of(case)),
+                severity,
                 Subject("incident", case.incident_id or case.key),
                 self._context(case, closed_at),
                 evidence=self._evidence(case, closed_at),

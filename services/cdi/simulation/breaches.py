@@ -75,7 +75,7 @@ class Thresholds:
     fast_ms: int
     fast_types: frozenset[int]
     cancel_roles: frozenset[str]
-    rape_role: str
+    rape_roles: frozenset[str]
     no_ground_phrases: tuple[str, ...]
     reclass_roles: frozenset[str]
 
@@ -101,7 +101,7 @@ def thresholds() -> Thresholds:
         fast_ms=round(float(param(FAST_UNSUCCESSFUL, "min_days")) * MS_PER_DAY),
         fast_types=frozenset(param(FAST_UNSUCCESSFUL, "outcome_types")),
         cancel_roles=frozenset(param(CANCEL_WITHOUT_AVI, "allowed_roles")),
-        rape_role=param(CANCEL_WITHOUT_AVI, "rape_role"),
+        rape_roles=frozenset(param(CANCEL_WITHOUT_AVI, "rape_roles")),
         no_ground_phrases=tuple(p.lower() for p in param(CANCEL_WITHOUT_AVI, "invalid_reason_phrases")),
         reclass_roles=frozenset(param(RECLASS_DOWN, "allowed_roles")),
     )
@@ -174,7 +174,11 @@ class Guidance:
                 and policy.pnd_value_limit is not None
                 and o.penalty_value > policy.pnd_value_limit
             )
-            if not policy.pnd_eligible or over or (age is not None and age < 18):
+            if (
+                (code.code in self.reference.offence_codes and not policy.pnd_eligible)
+                or over
+                or (age is not None and age < 18)
+            ):
                 broken.add(PND_ELIGIBILITY)
             if history is not None and (
                 (policy.cannabis and not near(t.pnd_cannabis_days, frozenset({"cannabis_warning"})))
@@ -211,7 +215,7 @@ class Guidance:
             (c.code == "C2" and not c.avi)
             or c.role not in t.cancel_roles
             or (c.reason is not None and any(p in c.reason.lower() for p in t.no_ground_phrases))
-            or (rape and c.role != t.rape_role)
+            or (rape and c.role not in t.rape_roles)
         )
 
     def reclassification(self, move: Reclassification) -> bool:

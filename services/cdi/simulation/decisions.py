@@ -108,7 +108,8 @@ NO_GROUND_REASONS = (
     "Victim Declined To Support an investigation",
     "No complaint",
 )
-# A cancellation in breach (weights); rape records also get "rape_ddm" (a DDM, not the FCR).
+# A cancellation in breach (weights); for rape records the "role" kinds pick a role that may not
+# cancel rape (neither the DDM nor the registrar).
 CANCEL_BREACHES = (("no_avi", 30), ("role", 25), ("reason", 35), ("reason_and_role", 10))
 
 
@@ -232,24 +233,20 @@ class DecisionPlanner:
 
     def _cancel(self, case: CrimeCase, at: int) -> Cancellation:
         rng = self.rng
-        rape = self.reference.policy(case.code_at(at)).rape
         code = _weighted(rng, CANCELLATION_CODES)
         reason = rng.choice(CANCEL_REASONS[code])
-        # Rape records are the force crime registrar's to cancel (domain brief 1.4).
-        role = "force_crime_registrar" if rape else rng.choices(REGISTRAR_ROLES, weights=(75, 25))[0]
+        # Rape cancellations are for the designated decision maker or the registrar (rules-review 1.12).
+        role = rng.choices(REGISTRAR_ROLES, weights=(75, 25))[0]
         avi = code in ("C2", "C5")
         if rng.random() >= self.cancel_rate:
             return Cancellation(at, code, avi, role, reason, False)
-        kinds = CANCEL_BREACHES + ((("rape_ddm", 40),) if rape else ())
-        kind = _weighted(rng, kinds)
+        kind = _weighted(rng, CANCEL_BREACHES)
         if kind == "no_avi":
             code, avi, reason = "C2", False, rng.choice(CANCEL_REASONS["C2"])
         if kind in ("role", "reason_and_role"):
             role = rng.choice(OTHER_ROLES)
         if kind in ("reason", "reason_and_role"):
             reason = rng.choice(NO_GROUND_REASONS)
-        if kind == "rape_ddm":
-            role = "designated_decision_maker"
         return Cancellation(at, code, avi, role, reason, True)
 
 
