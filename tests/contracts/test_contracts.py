@@ -165,3 +165,35 @@ def test_case_action_examples_are_valid_and_the_worker_refuses_them_as_unknown()
         with pytest.raises(InvalidEvent) as refused:
             CONTRACTS.parse(example)
         assert refused.value.reason == "unknown_type"
+
+
+def test_an_outcome_written_before_caution_kind_existed_is_still_valid_and_reads_as_unknown():
+    """outcome.assigned v1 gained optional caution_kind and alternate_offence_code (rules-review
+    1.5): a record from before them validates as it did, and both read as not known."""
+    old = {
+        "event_id": "ev-old-1",
+        "type": "outcome.assigned",
+        "schema_version": 1,
+        "occurred_at": "2025-06-01T10:00:00+00:00",
+        "force": "KENT",
+        "division": "NORTH",
+        "payload": {
+            "crime_id": "CR-1",
+            "outcome_type": 3,
+            "offender_ref": None,
+            "offender_age": None,
+            "decision_maker_rank": None,
+            "exceptional_circumstances": None,
+            "dpp_consent": None,
+            "penalty_value": None,
+            "domestic_abuse": None,
+        },
+    }
+    event = CONTRACTS.parse(old)
+    assert event.payload.caution_kind is None and event.payload.alternate_offence_code is None
+    new = copy.deepcopy(old)
+    new["payload"].update(caution_kind="conditional", alternate_offence_code="49")
+    assert CONTRACTS.parse(new).payload.caution_kind == "conditional"
+    new["payload"]["caution_kind"] = "youth"  # youth cautions are outcome 2, not a kind of 3
+    with pytest.raises(InvalidEvent):
+        CONTRACTS.parse(new)

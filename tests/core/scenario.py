@@ -145,8 +145,12 @@ class Scenario:
         domestic: bool = False,
         intimate: bool | None = None,
         victim_views: bool | None = True,
+        caution_kind: str | None = "simple",
+        alternate: str | None = None,
         **kw: Any,
     ) -> dict[str, Any]:
+        """An outcome; an adult caution (3) is a simple one unless ``caution_kind`` says otherwise
+        (None: the source does not say)."""
         payload = {
             "crime_id": crime,
             "outcome_type": outcome_type,
@@ -162,6 +166,10 @@ class Scenario:
             payload["intimate_partner"] = intimate
         if victim_views is not None:
             payload["victim_views_recorded"] = victim_views
+        if outcome_type == 3 and caution_kind is not None:
+            payload["caution_kind"] = caution_kind
+        if alternate is not None:
+            payload["alternate_offence_code"] = alternate
         return self._add("outcome.assigned", hours, payload, **kw)
 
     def history(self, offender: str, hours: float, disposals: list[tuple[str, str, str]], **kw: Any) -> dict[str, Any]:

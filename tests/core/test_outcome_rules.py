@@ -25,7 +25,7 @@ def found(s: Scenario, rule: str, order: list[int] | None = None) -> list:
 def test_caution_for_robbery_without_dpp_consent_is_found():
     s = Scenario()
     crime(s, "34B", "robbery")
-    s.outcome("C1", 30, 3, exceptional=True, dpp=False)
+    s.outcome("C1", 30, 3, exceptional=True, dpp=False, rank="superintendent")
     [finding] = found(s, "CAUTION_INDICTABLE_ONLY")
     assert finding.payload.severity == "critical"
     assert finding.payload.subject.id == "C1" and finding.occurred_at == at(30)
@@ -36,8 +36,62 @@ def test_caution_for_robbery_without_dpp_consent_is_found():
 def test_caution_for_indictable_only_with_consent_and_exceptional_circumstances_is_allowed():
     s = Scenario()
     crime(s, "34B", "robbery")
-    s.outcome("C1", 30, 3, exceptional=True, dpp=True)
+    s.outcome("C1", 30, 3, exceptional=True, dpp=True, rank="superintendent")
     assert found(s, "CAUTION_INDICTABLE_ONLY") == []
+
+
+@pytest.mark.parametrize(
+    ("rank", "fires"), [("chief_inspector", True), ("superintendent", False), ("chief_officer", False)]
+)
+def test_s17_5_exceptional_circumstances_for_an_indictable_only_caution_are_decided_at_superintendent_rank(rank, fires):
+    """CJCA 2015 s17(5): exceptional circumstances are determined by an officer not below a
+    prescribed rank; superintendent for indictable-only per MoJ guidance (2015). rules-review 1.5
+    point 2 ([V] for the test, [K] for the rank, a parameter)."""
+    s = Scenario()
+    crime(s, "34B", "robbery")
+    s.outcome("C1", 30, 3, exceptional=True, dpp=True, rank=rank)
+    got = found(s, "CAUTION_INDICTABLE_ONLY")
+    assert bool(got) == fires
+    if fires:
+        assert "decided by a chief inspector" in got[0].payload.explanation
+        assert got[0].payload.severity == "critical"
+
+
+def test_s17_restricts_simple_cautions_only_so_a_conditional_caution_raises_nothing():
+    """s17 CJCA 2015 governs simple cautions; outcome 3 also counts adult conditional cautions
+    (West Midlands Police FOI 1887A/23). rules-review 1.5 point 1 [V]."""
+    s = Scenario()
+    crime(s, "34B", "robbery")
+    s.outcome("C1", 30, 3, caution_kind="conditional")
+    crime(s, "92A", "drug_offences", "C2")
+    s.outcome("C2", 30, 3, caution_kind="conditional")
+    assert found(s, "CAUTION_INDICTABLE_ONLY") == [] and found(s, "CAUTION_SPECIFIED_EITHER_WAY") == []
+
+
+def test_a_caution_of_unknown_kind_is_one_step_lower_and_asks_for_the_kind():
+    """Exports (police.uk) do not say whether a caution was simple or conditional: the finding is
+    likely, not shown. rules-review 1.5 point 1 and 3.1."""
+    s = Scenario()
+    crime(s, "34B", "robbery")
+    s.outcome("C1", 30, 3, caution_kind=None)
+    [finding] = found(s, "CAUTION_INDICTABLE_ONLY")
+    assert finding.payload.severity == "high"
+    assert "Adult caution (kind not recorded)" in finding.payload.explanation
+    assert "confirm the kind on the crime record" in finding.payload.explanation
+
+
+def test_an_alternate_offence_caution_is_judged_on_the_offence_cautioned():
+    """Forces record "adult caution with alternate offence" (3A): a robbery record closed with a
+    caution for theft is lawful. rules-review 1.5 point 3 [V] (Cumbria Constabulary FOI 1306/25)."""
+    s = Scenario()
+    crime(s, "34B", "robbery")
+    s.outcome("C1", 30, 3, alternate="49")
+    assert found(s, "CAUTION_INDICTABLE_ONLY") == []
+    s2 = Scenario()
+    crime(s2, "49", "theft")
+    s2.outcome("C1", 30, 3, alternate="34B")
+    [finding] = found(s2, "CAUTION_INDICTABLE_ONLY")
+    assert "cautioned for 34B (an alternate offence)" in finding.payload.explanation
 
 
 def test_caution_for_either_way_or_a_charge_is_not_this_rule():
@@ -101,6 +155,31 @@ def test_repeat_caution_window_is_exactly_730_days(prior_date, fires):
     assert len(found(s, "REPEAT_CAUTION_2Y")) == int(fires)
 
 
+@pytest.mark.parametrize(
+    ("rank", "kind", "severity"),
+    [
+        ("sergeant", "simple", "high"),
+        ("inspector", "simple", None),
+        ("sergeant", "conditional", None),
+        ("sergeant", None, "medium"),
+    ],
+)
+def test_s17_5_a_repeat_caution_is_excused_only_by_exceptional_circumstances_decided_at_inspector_rank(
+    rank, kind, severity
+):
+    """CJCA 2015 s17(4) and (5): exceptional circumstances allow a repeat simple caution only when
+    an officer of the prescribed rank (inspector, MoJ 2015 guidance) determined them; conditional
+    cautions are outside s17. rules-review 1.7 [V] (rank value [K], a parameter)."""
+    s = Scenario()
+    crime(s, "105A", "violence_against_the_person")
+    s.history(P, 20, [("conviction", "violence_against_the_person", "2025-06-01")])
+    s.outcome("C1", 30, 3, exceptional=True, rank=rank, caution_kind=kind)
+    got = found(s, "REPEAT_CAUTION_2Y")
+    assert [f.payload.severity for f in got] == ([severity] if severity else [])
+    if severity == "high":
+        assert "exceptional circumstances were decided by a sergeant, below inspector" in got[0].payload.explanation
+
+
 def test_repeat_caution_needs_a_similar_offence_and_no_exceptional_circumstances():
     s = Scenario()
     crime(s, "105A", "violence_against_the_person")
@@ -110,7 +189,7 @@ def test_repeat_caution_needs_a_similar_offence_and_no_exceptional_circumstances
     s2 = Scenario()
     crime(s2, "105A", "violence_against_the_person")
     s2.history(P, 20, [("conviction", "violence_against_the_person", "2025-06-01")])
-    s2.outcome("C1", 30, 3, exceptional=True)
+    s2.outcome("C1", 30, 3, exceptional=True, rank="inspector")
     assert found(s2, "REPEAT_CAUTION_2Y") == []
 
 

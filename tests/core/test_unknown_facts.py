@@ -26,16 +26,17 @@ def test_caution_for_robbery_with_nothing_recorded_is_a_likely_breach_one_step_l
     [finding] = findings(s, "CAUTION_INDICTABLE_ONLY")
     assert finding.payload.severity == "high"  # critical when shown
     assert finding.payload.explanation == (
-        "Adult caution for crime C1, 34B (robbery of personal property), an indictable-only offence: allowed "
-        "only in exceptional circumstances and with DPP consent, and the source does not record exceptional "
-        "circumstances or DPP consent; confirm on the crime record."
+        "Adult simple caution for crime C1, 34B (robbery of personal property), an indictable-only offence: "
+        "allowed only in exceptional circumstances determined at superintendent rank and with DPP consent, and "
+        "the source does not record the decision maker's rank or exceptional circumstances or DPP consent; "
+        "confirm on the crime record."
     )
 
 
 def test_one_condition_recorded_as_missing_proves_the_breach_whatever_the_other():
     s = Scenario()
     s.crime("C1", None, 1, "34B", "robbery")
-    s.outcome("C1", 30, 3, exceptional=None, dpp=False)
+    s.outcome("C1", 30, 3, exceptional=None, dpp=False, rank="superintendent")
     [finding] = findings(s, "CAUTION_INDICTABLE_ONLY")
     assert finding.payload.severity == "critical"
     assert finding.payload.explanation.endswith(
@@ -46,7 +47,7 @@ def test_one_condition_recorded_as_missing_proves_the_breach_whatever_the_other(
 def test_consent_recorded_and_circumstances_unknown_is_still_unconfirmed():
     s = Scenario()
     s.crime("C1", None, 1, "34B", "robbery")
-    s.outcome("C1", 30, 3, exceptional=None, dpp=True)
+    s.outcome("C1", 30, 3, exceptional=None, dpp=True, rank="superintendent")
     [finding] = findings(s, "CAUTION_INDICTABLE_ONLY")
     assert finding.payload.severity == "high"
     assert "the source does not record exceptional circumstances; confirm" in finding.payload.explanation
@@ -89,7 +90,7 @@ def test_repeat_caution_with_exceptional_circumstances_unknown_is_one_step_lower
     s = Scenario()
     s.crime("C1", None, 1, "105A", "violence_against_the_person")
     s.history(P, 20, [("adult_caution", "violence_against_the_person", "2025-06-01")])
-    s.outcome("C1", 30, 3, exceptional=None)
+    s.outcome("C1", 30, 3, exceptional=None, rank="inspector")
     [finding] = findings(s, "REPEAT_CAUTION_2Y")
     assert finding.payload.severity == "medium"
     assert "the source does not record exceptional circumstances; confirm on the crime record" in (

@@ -240,15 +240,21 @@ def outcome_rules(p: dict[str, Any], t: int, crimes: Crimes, history: list | Non
     offence = crimes.offence_date(p["crime_id"])
     age = p["offender_age"]
     broken = set()
-    if kind == 3:
-        if hocr["mode_of_trial"] == "indictable_only" and not (p["dpp_consent"] and p["exceptional_circumstances"]):
+    # s17 CJCA 2015 restricts simple cautions (a conditional one is outside it); exceptional
+    # circumstances count only when decided at the prescribed rank: superintendent for
+    # indictable-only, inspector for specified either-way and repeat cautions (rules-review 1.5-1.7).
+    if kind == 3 and p.get("caution_kind") != "conditional":
+        rank = RANKS.index(p["decision_maker_rank"])
+        if hocr["mode_of_trial"] == "indictable_only" and not (
+            p["dpp_consent"] and p["exceptional_circumstances"] and rank >= RANKS.index("superintendent")
+        ):
             broken.add(INDICTABLE)
-        ok_rank = RANKS.index(p["decision_maker_rank"]) >= RANKS.index("inspector")
+        ok_rank = rank >= RANKS.index("inspector")
         if policy(code, "caution_restriction") == "specified_either_way" and not (
             p["exceptional_circumstances"] and ok_rank
         ):
             broken.add(SPECIFIED)
-        excused = p["exceptional_circumstances"]
+        excused = p["exceptional_circumstances"] and ok_rank
         if history is not None and not excused and within(history, offence, 730, CAUTION_OR_CONVICTION, group):
             broken.add(REPEAT)
     if kind == 6:

@@ -277,10 +277,14 @@ def test_the_core_raises_exactly_the_expected_findings(imported: policeuk.Police
         ("PND_ELIGIBILITY", OTHER_THEFT_PENALTY): "medium",
     }
     caution = found["CAUTION_INDICTABLE_ONLY", ROBBERY_CAUTIONED].explanation
+    # An export names neither the caution's kind nor who decided: a likely breach, and it says so.
+    assert caution.startswith("Adult caution (kind not recorded) for crime ")
     assert caution.endswith(
         "34B (robbery of personal property), an indictable-only offence: allowed only in exceptional "
-        "circumstances and with DPP consent, and the source does not record exceptional circumstances or DPP "
-        "consent; confirm on the crime record."
+        "circumstances determined at superintendent rank and with DPP consent, and the source does not record "
+        "the decision maker's rank or exceptional circumstances or DPP consent; confirm on the crime record. The "
+        "source does not say whether the caution was simple or conditional: s17 restricts simple cautions only; "
+        "confirm the kind on the crime record."
     )
     resolution = found["CR_INELIGIBLE", ROBBERY_RESOLVED_LOCALLY].explanation
     assert "an indictable-only offence; a high-harm offence." in resolution

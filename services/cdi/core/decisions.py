@@ -80,14 +80,18 @@ class DecisionRules:
         policy = self.reference.policy(crime.hocr_code)
         evidence = [event.event_id, crime.recorded_event]
         what = self._describe(crime)
-        if outcome.outcome_type == ADULT_CAUTION:
-            if (
-                offence is not None
-                and offence.mode_of_trial == "indictable_only"
-                and not (outcome.dpp_consent and outcome.exceptional_circumstances)
-            ):
+        # s17 restricts adult *simple* cautions: a conditional one is out of its scope, and one of
+        # unknown kind is only likely within it (rules-review 1.5). An alternate-offence caution
+        # (3A: theft on a robbery record) is judged on the offence cautioned.
+        if outcome.outcome_type == ADULT_CAUTION and outcome.caution_kind != "conditional":
+            cautioned = outcome.alternate_offence_code or crime.hocr_code
+            if cautioned != crime.hocr_code:
+                what += f", cautioned for {cautioned} (an alternate offence)"
+            offence = self.reference.offence_codes.get(cautioned)
+            restriction = self.reference.policy(cautioned).caution_restriction
+            if offence is not None and offence.mode_of_trial == "indictable_only":
                 self._indictable_only(case, crime, event, outcome, what, evidence, out)
-            if policy.caution_restriction == "specified_either_way":
+            if restriction == "specified_either_way":
                 self._specified_either_way(case, crime, event, outcome, what, evidence, out)
         if (
             outcome.outcome_type in self.fast.params["outcome_types"]
@@ -121,25 +125,45 @@ class DecisionRules:
         evidence: list[str],
         out: Step,
     ) -> None:
-        """Both DPP consent and exceptional circumstances are needed: one recorded as absent proves
-        the breach; if the source records neither way, the caution is only likely a breach."""
+        """DPP consent and exceptional circumstances determined at the prescribed rank are all
+        needed (s17(2), (5)): one recorded as absent (or a rank recorded below) proves the breach of
+        a simple caution; what the source does not record makes it only likely."""
+        rank_min = self.indictable.params["rank_min"]
+        rank = outcome.decision_maker_rank
         conditions = (
             ("DPP consent", outcome.dpp_consent),
             ("exceptional circumstances", outcome.exceptional_circumstances),
+            (
+                f"a decision at {rank_min.replace('_', ' ')} rank or above",
+                None if rank is None else self.reference.rank_at_least(rank, rank_min),
+            ),
         )
         missing = [name for name, ok in conditions if ok is False]
         unknown = [name for name, ok in reversed(conditions) if ok is None]
-        head = f"Adult caution for crime {case.key}, {what}, an indictable-only offence"
+        unknown = ["the decision maker's rank" if name.startswith("a decision at") else name for name in unknown]
+        if not missing and not unknown:
+            return
+        head = f"{_caution(outcome)} for crime {case.key}, {what}, an indictable-only offence"
         if missing:
             severity = self.indictable.severity
-            explanation = f"{head}, without {' or '.join(missing)} recorded."
+            explanation = f"{head}, without {' or '.join(missing)} recorded"
+            if rank is not None and not self.reference.rank_at_least(rank, rank_min):
+                explanation += f" (decided by a {rank.replace('_', ' ')})"
+            explanation += "."
             if unknown:
                 explanation += f" {findings.sentence(findings.not_recorded(unknown))}"
         else:
             severity = findings.one_step_lower(self.indictable.severity)
             explanation = (
-                f"{head}: allowed only in exceptional circumstances and with DPP consent, and "
+                f"{head}: allowed only in exceptional circumstances determined at "
+                f"{rank_min.replace('_', ' ')} rank and with DPP consent, and "
                 f"{findings.not_recorded(unknown)}; confirm on the crime record."
+            )
+        if outcome.caution_kind is None:  # s17 governs simple cautions only
+            severity = findings.one_step_lower(severity) if missing else severity
+            explanation += (
+                " The source does not say whether the caution was simple or conditional: s17 restricts "
+                "simple cautions only; confirm the kind on the crime record."
             )
         self._raise(case, self.indictable, severity, event, crime.offence_group, evidence, explanation, out)
 
@@ -170,28 +194,33 @@ class DecisionRules:
             unknown += ["the decision maker's rank"] if rank is None else []
             severity = findings.one_step_lower(severity)
             why = f"{findings.not_recorded(unknown)} (at least {rank_min} rank is needed); confirm on the crime record"
-        self._raise(
-            case,
-            self.specified,
-            severity,
-            event,
-            crime.offence_group,
-            evidence,
-            f"Adult caution for crime {case.key}, {what}, a specified either-way offence: {why}.",
-            out,
-        )
+        explanation = f"{_caution(outcome)} for crime {case.key}, {what}, a specified either-way offence: {why}."
+        if outcome.caution_kind is None:  # s17 governs simple cautions only
+            if exceptional is False or (rank is not None and not rank_ok):
+                severity = findings.one_step_lower(severity)
+            explanation += (
+                " The source does not say whether the caution was simple or conditional: s17 restricts "
+                "simple cautions only; confirm the kind on the crime record."
+            )
+        self._raise(case, self.specified, severity, event, crime.offence_group, evidence, explanation, out)
 
     def _forward(
         self, case: CrimeCase, crime: Classification, event: Event, outcome: OutcomeAssigned, disposal: str, out: Step
     ) -> None:
+        # The offender's history holds the offence the disposal was given for (an alternate
+        # offence where the outcome names one), and the history rules judge that offence.
+        code, group = crime.hocr_code, crime.offence_group
+        alternate = self.reference.offence_codes.get(outcome.alternate_offence_code or "")
+        if alternate is not None:
+            code, group = alternate.code, alternate.offence_group
         payload = DisposalObserved(
             outcome_event=event.event_id,
             crime_id=case.key,
             offender_ref=outcome.offender_ref,
             outcome_type=outcome.outcome_type,
             disposal=disposal,
-            hocr_code=crime.hocr_code,
-            offence_group=crime.offence_group,
+            hocr_code=code,
+            offence_group=group,
             offence_date=utc_date(crime.recorded_at),
             crime_event=crime.recorded_event,
             offender_age=outcome.offender_age,
@@ -202,6 +231,7 @@ class DecisionRules:
             domestic_abuse=outcome.domestic_abuse,
             intimate_partner=outcome.intimate_partner,
             victim_views_recorded=outcome.victim_views_recorded,
+            caution_kind=outcome.caution_kind,
         )
         record = Event(
             f"{event.event_id}#disposal",
@@ -280,3 +310,9 @@ class DecisionRules:
             f"{change.to_code} ({after.offence.lower()}): " + "; ".join(reasons) + ".",
             out,
         )
+
+
+def _caution(outcome: OutcomeAssigned) -> str:
+    """How a finding names the caution: its kind, where the source gives it."""
+    kinds = {"simple": "Adult simple caution", "conditional": "Adult conditional caution"}
+    return kinds.get(outcome.caution_kind or "", "Adult caution (kind not recorded)")

@@ -62,19 +62,8 @@ class DisposalRules:
 
         policy = self.reference.policy(d.hocr_code)
         under_18 = d.offender_age is not None and d.offender_age < 18
-        if d.outcome_type == ADULT_CAUTION and d.exceptional_circumstances is not True and self.repeat.enabled:
-            priors = within(int(self.repeat.params["window_days"]), CAUTION_OR_CONVICTION, d.offence_group)
-            if priors:
-                reasons = [
-                    f"a {self._kinds(priors)} for a similar offence ({d.offence_group.replace('_', ' ')}) "
-                    f"within {self.repeat.params['window_days']} days before the offence"
-                ]
-                severity = self.repeat.severity
-                if d.exceptional_circumstances is None:  # they would allow it: a likely breach, not a shown one
-                    unknown = findings.not_recorded(["exceptional circumstances"])
-                    reasons.append(f"{unknown}; confirm on the crime record")
-                    severity = findings.one_step_lower(severity)
-                out.findings.append(self._finding(self.repeat, severity, event, d, priors, reasons))
+        if d.outcome_type == ADULT_CAUTION and d.caution_kind != "conditional" and self.repeat.enabled:
+            self._repeat_caution(event, d, within, out)
         if d.outcome_type == PND and self.pnd.enabled:
             self._pnd(event, d, policy, under_18, within, out)
         cannabis_disposal = d.outcome_type == CANNABIS_WARNING or (d.outcome_type == PND and policy.cannabis)
@@ -124,6 +113,41 @@ class DisposalRules:
                         reasons,
                     )
                 )
+
+    def _repeat_caution(self, event, d, within, out) -> None:  # type: ignore[no-untyped-def]
+        """s17(4): a simple caution despite a similar caution or conviction in the two years
+        before, unless exceptional circumstances were determined at the prescribed rank (s17(5)).
+        A conditional caution is out of s17's scope; one of unknown kind is only likely in it."""
+        rank_min = self.repeat.params["rank_min"]
+        rank = d.decision_maker_rank
+        rank_ok = None if rank is None else self.reference.rank_at_least(rank, rank_min)
+        if d.exceptional_circumstances is True and rank_ok:
+            return
+        priors = within(int(self.repeat.params["window_days"]), CAUTION_OR_CONVICTION, d.offence_group)
+        if not priors:
+            return
+        reasons = [
+            f"a {self._kinds(priors)} for a similar offence ({d.offence_group.replace('_', ' ')}; "
+            f"similar here means the same offence group) within {self.repeat.params['window_days']} "
+            f"days before the offence"
+        ]
+        severity = self.repeat.severity
+        proven = d.exceptional_circumstances is False or rank_ok is False
+        if d.exceptional_circumstances is True and rank_ok is False:
+            reasons.append(f"exceptional circumstances were decided by a {rank.replace('_', ' ')}, below {rank_min}")
+        if not proven:  # what would allow it is not recorded: a likely breach, not a shown one
+            unknown = ["exceptional circumstances"] if d.exceptional_circumstances is None else []
+            unknown += ["the decision maker's rank"] if rank is None else []
+            reasons.append(f"{findings.not_recorded(unknown)}; confirm on the crime record")
+            severity = findings.one_step_lower(severity)
+        if d.caution_kind is None:
+            if proven:
+                severity = findings.one_step_lower(severity)
+            reasons.append(
+                "the source does not say whether the caution was simple or conditional "
+                "(s17 restricts simple cautions only)"
+            )
+        out.findings.append(self._finding(self.repeat, severity, event, d, priors, reasons))
 
     def _pnd(self, event, d, policy, under_18, within, out) -> None:  # type: ignore[no-untyped-def]
         params = self.pnd.params

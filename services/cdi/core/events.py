@@ -82,6 +82,8 @@ class OutcomeAssigned:
     domestic_abuse: bool | None
     intimate_partner: bool | None = None
     victim_views_recorded: bool | None = None
+    caution_kind: str | None = None  # simple | conditional; None: not known (outcome 3 only)
+    alternate_offence_code: str | None = None  # the offence the outcome was given for, if not the crime's
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +157,7 @@ class DisposalObserved:
     domestic_abuse: bool | None
     intimate_partner: bool | None = None
     victim_views_recorded: bool | None = None
+    caution_kind: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

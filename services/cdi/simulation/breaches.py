@@ -64,6 +64,8 @@ class Thresholds:
 
     enabled: frozenset[str]
     rank_min: str
+    indictable_rank_min: str
+    repeat_rank_min: str
     repeat_days: int
     pnd_days: int
     pnd_cannabis_days: int
@@ -90,6 +92,8 @@ def thresholds() -> Thresholds:
     return Thresholds(
         enabled=frozenset(name for name, rule in config.rules.items() if rule.enabled),
         rank_min=param(CAUTION_SPECIFIED, "rank_min"),
+        indictable_rank_min=param(CAUTION_INDICTABLE_ONLY, "rank_min"),
+        repeat_rank_min=param(REPEAT_CAUTION, "rank_min"),
         repeat_days=param(REPEAT_CAUTION, "window_days"),
         pnd_days=param(PND_ELIGIBILITY, "window_days"),
         pnd_cannabis_days=param(PND_ELIGIBILITY, "cannabis_window_days"),
@@ -155,18 +159,18 @@ class Guidance:
             found = self.within(history, offence_day, days, kinds)
             return [d for d in found if group is None or d.offence_group == group]
 
-        if o.type == ADULT_CAUTION:
-            if code.mode_of_trial == "indictable_only" and not (o.dpp_consent and o.exceptional):
+        if o.type == ADULT_CAUTION and o.caution_kind != "conditional":  # s17 governs simple cautions
+            rank = RANKS.index(o.rank)
+            if code.mode_of_trial == "indictable_only" and not (
+                o.dpp_consent and o.exceptional and rank >= RANKS.index(t.indictable_rank_min)
+            ):
                 broken.add(CAUTION_INDICTABLE_ONLY)
             if policy.caution_restriction == "specified_either_way" and not (
-                o.exceptional and RANKS.index(o.rank) >= RANKS.index(t.rank_min)
+                o.exceptional and rank >= RANKS.index(t.rank_min)
             ):
                 broken.add(CAUTION_SPECIFIED)
-            if (
-                history is not None
-                and not o.exceptional
-                and near(t.repeat_days, CAUTION_OR_CONVICTION, code.offence_group)
-            ):
+            excused = o.exceptional and rank >= RANKS.index(t.repeat_rank_min)
+            if history is not None and not excused and near(t.repeat_days, CAUTION_OR_CONVICTION, code.offence_group):
                 broken.add(REPEAT_CAUTION)
         elif o.type == PND:
             over = (

@@ -11,6 +11,7 @@ disposal the rules forbid); at each rule's rate an eligible decision is taken in
 from __future__ import annotations
 
 import random
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -109,6 +110,7 @@ class Outcome:
     penalty_value: float | None = None
     intimate_partner: bool | None = None  # absent from the event when None
     victim_views: bool | None = None  # absent from the event when None
+    caution_kind: str | None = None  # adult cautions: simple or conditional
     intended: str | None = None  # the rule deliberately broken, if any
 
     @property
@@ -132,6 +134,8 @@ class Outcome:
             payload["intimate_partner"] = self.intimate_partner
         if self.victim_views is not None:
             payload["victim_views_recorded"] = self.victim_views
+        if self.type == ADULT_CAUTION and self.caution_kind is not None:
+            payload["caution_kind"] = self.caution_kind
         return envelope(self.event_id, "outcome.assigned", self.at, force, crime.division, payload)
 
 
@@ -301,6 +305,9 @@ class OutcomePlanner:
     def _set(self, o: Outcome, kind: int, **flags: Any) -> None:
         o.type = kind
         o.rank = flags.pop("rank", None) or _pick(self.rng, RANKS_BY_OUTCOME.get(kind, UNSUCCESSFUL_RANKS))
+        # Which adult cautions are conditional is fixed by the crime (no draw from the generator, so
+        # every other choice stays as it was); a deliberate s17 breach is always a simple caution.
+        o.caution_kind = flags.pop("caution_kind", None) or _caution_kind(o.case.crime.crime_id)
         for name, value in flags.items():
             setattr(o, name, value)
 
@@ -390,23 +397,31 @@ class OutcomePlanner:
     def _indictable(self, o: Outcome) -> None:
         missing = _pick(self.rng, (("both", 70), ("exceptional_only", 15), ("dpp_only", 15)))
         exceptional, dpp = missing == "exceptional_only", missing == "dpp_only"
-        self._set(o, ADULT_CAUTION, exceptional=exceptional, dpp_consent=dpp, penalty_value=None)
+        self._set(o, ADULT_CAUTION, exceptional=exceptional, dpp_consent=dpp, penalty_value=None, caution_kind="simple")
 
     def _specified_eligible(self, o: Outcome) -> bool:
         return _adult(o) and self.reference.policy(self._code(o).code).caution_restriction == "specified_either_way"
 
     def _specified(self, o: Outcome) -> None:
         if self.rng.random() < 0.6:  # no exceptional circumstances at all
-            self._set(o, ADULT_CAUTION, exceptional=False, dpp_consent=False, penalty_value=None)
+            self._set(o, ADULT_CAUTION, exceptional=False, dpp_consent=False, penalty_value=None, caution_kind="simple")
         else:  # exceptional, but judged below the rank the rule needs
             rank = self.rng.choice(("constable", "sergeant"))
-            self._set(o, ADULT_CAUTION, rank=rank, exceptional=True, dpp_consent=False, penalty_value=None)
+            self._set(
+                o,
+                ADULT_CAUTION,
+                rank=rank,
+                exceptional=True,
+                dpp_consent=False,
+                penalty_value=None,
+                caution_kind="simple",
+            )
 
     def _repeat_eligible(self, o: Outcome) -> bool:
         return _adult(o) and REPEAT_CAUTION in self._breaks(o, ADULT_CAUTION)
 
     def _repeat(self, o: Outcome) -> None:
-        self._set(o, ADULT_CAUTION, exceptional=False, dpp_consent=False, penalty_value=None)
+        self._set(o, ADULT_CAUTION, exceptional=False, dpp_consent=False, penalty_value=None, caution_kind="simple")
         self._repeat_boundary(o, 730, "repeat_730")
 
     def _cannabis_eligible(self, o: Outcome) -> bool:
@@ -445,3 +460,11 @@ class OutcomePlanner:
         self._set(o, COMMUNITY_RESOLUTION, exceptional=False, dpp_consent=False, penalty_value=None)
         if CR_INELIGIBLE not in self.guidance.outcome(o):
             o.victim_views = False  # the victim was never asked
+
+
+CONDITIONAL_SHARE_PER_MILLE = 150  # adult cautions that are conditional (assumed)
+
+
+def _caution_kind(crime_id: str) -> str:
+    """Simple or conditional, as a fixed function of the crime (stable across runs and seeds)."""
+    return "conditional" if zlib.crc32(crime_id.encode()) % 1000 < CONDITIONAL_SHARE_PER_MILLE else "simple"
