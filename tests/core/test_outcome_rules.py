@@ -3,9 +3,12 @@ its boundaries, and either arrival order of the decision and what it depends on.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from tests.core.scenario import Scenario, at, of_rule, run
+from cdi.core.pipeline import Monitor, OfflineRun
+from tests.core.scenario import CONFIG, REFERENCE, Scenario, at, of_rule, run
 
 P = "PR-0000aaaa"
 
@@ -305,12 +308,29 @@ def test_second_cannabis_warning_is_found():
     assert "second cannabis warning" in finding.payload.explanation
 
 
-def test_cannabis_warning_a_year_and_a_day_later_is_a_first_warning():
+def test_cannabis_escalation_counts_an_earlier_warning_whenever_it_was_given():
+    """ACPO 2009 escalates by previous disposals, not within 12 months: a warning a year and a day
+    earlier still makes this a second warning. rules-review 1.9 [V]."""
     s = Scenario()
     crime(s, "92E", "drug_offences")
     s.history(P, 20, [("cannabis_warning", "drug_offences", "2025-03-01")])  # 366 days before
     s.outcome("C1", 30, 7)
-    assert found(s, "CANNABIS_ESCALATION") == []
+    [finding] = found(s, "CANNABIS_ESCALATION")
+    assert "a second cannabis warning (the earlier one on 2025-03-01)" in finding.payload.explanation
+
+
+def test_a_force_that_limits_cannabis_escalation_to_a_year_sets_the_window():
+    """The 12-month window is a force option (window_days), no longer the default."""
+    rule = CONFIG.rule("CANNABIS_ESCALATION")
+    limited = replace(rule, params={**rule.params, "window_days": 365})
+    monitor = Monitor(replace(CONFIG, rules={**CONFIG.rules, "CANNABIS_ESCALATION": limited}), REFERENCE)
+    s = Scenario()
+    crime(s, "92E", "drug_offences")
+    s.history(P, 20, [("cannabis_warning", "drug_offences", "2025-03-01")])  # 366 days before
+    s.outcome("C1", 30, 7)
+    offline = OfflineRun.start(monitor)
+    steps = [offline.process(e) for e in s.events()] + [offline.finish()]
+    assert [f for step in steps for f in step.findings if f.payload.rule == "CANNABIS_ESCALATION"] == []
 
 
 def test_cannabis_penalty_notice_after_a_penalty_notice_and_to_a_17_year_old():
@@ -351,12 +371,26 @@ def test_community_resolution_for_a_first_low_level_offence_is_fine():
     assert found(s, "CR_INELIGIBLE") == []
 
 
-def test_community_resolution_after_an_earlier_out_of_court_disposal():
+def test_community_resolution_is_flagged_after_two_earlier_out_of_court_disposals_not_one():
+    """Community resolutions may be given more than once; the gravity matrix weighs history rather
+    than barring it: one earlier disposal is no finding, two are. rules-review 1.10 [V]."""
     s = Scenario()
     crime(s, "49", "theft")
     s.history(P, 20, [("penalty_notice", "public_order_offences", "2025-01-01")])
     s.outcome("C1", 30, 8)
-    assert "1 earlier out-of-court disposal" in found(s, "CR_INELIGIBLE")[0].payload.explanation
+    assert found(s, "CR_INELIGIBLE") == []
+    s2 = Scenario()
+    crime(s2, "49", "theft")
+    s2.history(
+        P,
+        20,
+        [
+            ("penalty_notice", "public_order_offences", "2025-01-01"),
+            ("cannabis_warning", "drug_offences", "2025-06-01"),
+        ],
+    )
+    s2.outcome("C1", 30, 8)
+    assert "2 earlier out-of-court disposals" in found(s2, "CR_INELIGIBLE")[0].payload.explanation
 
 
 # -- FAST_UNSUCCESSFUL_OUTCOME -------------------------------------------------------------------------

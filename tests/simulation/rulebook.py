@@ -231,6 +231,9 @@ def within(history: list[dict[str, Any]], offence: date, days: int, kinds: set[s
     )
 
 
+ANY_TIME = 10**6  # days: cannabis escalation counts earlier disposals whenever given (rules-review 1.9)
+
+
 def outcome_rules(p: dict[str, Any], t: int, crimes: Crimes, history: list | None) -> set[str]:
     """The rules one outcome breaks; ``history`` is None without an offender reference."""
     kind = p["outcome_type"]
@@ -267,7 +270,7 @@ def outcome_rules(p: dict[str, Any], t: int, crimes: Crimes, history: list | Non
         if age is not None and age < 18:
             broken.add(PND_RULE)  # under_18
         if history is not None:
-            if code == "92E" and within(history, offence, 365, {"cannabis_warning"}) == 0:
+            if code == "92E" and within(history, offence, ANY_TIME, {"cannabis_warning"}) == 0:
                 broken.add(PND_RULE)  # cannabis_without_prior_warning
             if within(history, offence, 730, PND_OR_CAUTION, group):
                 broken.add(PND_RULE)  # prior_similar_disposal
@@ -276,17 +279,18 @@ def outcome_rules(p: dict[str, Any], t: int, crimes: Crimes, history: list | Non
     cannabis_case = kind == 7 or (kind == 6 and code == "92E")
     if cannabis_case and age is not None and age < 18:
         broken.add(CANNABIS)  # under_18
-    if history is not None and kind == 7 and within(history, offence, 365, {"cannabis_warning"}):
+    if history is not None and kind == 7 and within(history, offence, ANY_TIME, {"cannabis_warning"}):
         broken.add(CANNABIS)  # second_warning
     cannabis_pnd = kind == 6 and code == "92E"
-    if history is not None and cannabis_pnd and within(history, offence, 365, {"penalty_notice"}, "drug_offences"):
+    if history is not None and cannabis_pnd and within(history, offence, ANY_TIME, {"penalty_notice"}, "drug_offences"):
         broken.add(CANNABIS)  # pnd_after_pnd
     if kind == 8:
         if p["domestic_abuse"] and p.get("intimate_partner") is True:
             broken.add(CR_RULE)
         if hocr["mode_of_trial"] == "indictable_only" or policy(code, "high_harm") == "true":
             broken.add(CR_RULE)
-        if history is not None and within(history, offence, 730, OOCD) >= 1:
+        # Two or more earlier out-of-court disposals (rules-review 1.10).
+        if history is not None and within(history, offence, 730, OOCD) >= 2:
             broken.add(CR_RULE)
         if p.get("victim_views_recorded") is False:
             broken.add(CR_RULE)

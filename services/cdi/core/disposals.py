@@ -6,6 +6,7 @@ applies and the history entries behind them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from cdi.core import findings
 from cdi.core.events import DisposalObserved, Event, Subject
@@ -30,6 +31,9 @@ PND_OR_CAUTION = frozenset({"penalty_notice", "adult_caution", "youth_caution", 
 ADULT_CAUTION, PND, CANNABIS_WARNING, COMMUNITY_RESOLUTION = 3, 6, 7, 8
 
 
+EPOCH = date(1970, 1, 1)
+
+
 @dataclass(frozen=True, slots=True)
 class HistoryItem:
     day: int  # days since the epoch
@@ -51,11 +55,14 @@ class DisposalRules:
     def judge(self, event: Event, d: DisposalObserved, history: list[HistoryItem], out: Step) -> None:
         offence_day = epoch_day(d.offence_date)
 
-        def within(window: int, kinds: frozenset[str] | None = None, group: str | None = None) -> list[HistoryItem]:
+        def within(
+            window: int | None, kinds: frozenset[str] | None = None, group: str | None = None
+        ) -> list[HistoryItem]:
+            """Disposals dated 0..window days before the offence (None: any time before it)."""
             return [
                 h
                 for h in history
-                if 0 <= offence_day - h.day <= window
+                if 0 <= offence_day - h.day <= (window if window is not None else offence_day - h.day)
                 and (kinds is None or h.disposal in kinds)
                 and (group is None or h.offence_group == group)
             ]
@@ -68,13 +75,20 @@ class DisposalRules:
             self._pnd(event, d, policy, under_18, within, out)
         cannabis_disposal = d.outcome_type == CANNABIS_WARNING or (d.outcome_type == PND and policy.cannabis)
         if cannabis_disposal and self.cannabis.enabled:
-            window = int(self.cannabis.params["window_days"])
+            # Escalation follows previous disposals, at any time before (ACPO 2009, rules-review 1.9
+            # [V]); a force that limits it to a period sets window_days.
+            window = _days(self.cannabis.params.get("window_days"))
             reasons, priors = [], []
             if d.outcome_type == CANNABIS_WARNING and (found := within(window, frozenset({"cannabis_warning"}))):
-                reasons.append("a second cannabis warning: a penalty notice was due")
+                reasons.append(
+                    f"a second cannabis warning (the earlier one on {_latest(found)}): a penalty notice was due"
+                )
                 priors += found
             if d.outcome_type == PND and (found := within(window, frozenset({"penalty_notice"}), "drug_offences")):
-                reasons.append("a penalty notice after an earlier cannabis penalty notice: an arrest was due")
+                reasons.append(
+                    f"a penalty notice after an earlier cannabis penalty notice (on {_latest(found)}): "
+                    "an arrest was due"
+                )
                 priors += found
             if under_18:
                 reasons.append(f"the offender was {d.offender_age}: no cannabis warning or notice under 18")
@@ -165,7 +179,9 @@ class DisposalRules:
             reasons.append(f"the offender was {d.offender_age}: penalty notices are for adults")
             serious = True
         if d.offender_ref:
-            if policy.cannabis and not within(int(params["cannabis_window_days"]), frozenset({"cannabis_warning"})):
+            if policy.cannabis and not within(
+                _days(params.get("cannabis_window_days")), frozenset({"cannabis_warning"})
+            ):
                 reasons.append("a cannabis penalty notice with no earlier cannabis warning")
             found = within(int(params["window_days"]), PND_OR_CAUTION, d.offence_group)
             if found:
@@ -228,3 +244,13 @@ class DisposalRules:
             explanation,
             rule.guidance,
         )
+
+
+def _days(value: int | None) -> int | None:
+    """An optional window parameter in days (absent: any time)."""
+    return None if value is None else int(value)
+
+
+def _latest(items: list[HistoryItem]) -> str:
+    """The date of the latest of these disposals (so a reader sees how old the prior is)."""
+    return (EPOCH + timedelta(days=max(h.day for h in items))).isoformat()

@@ -41,6 +41,11 @@ WINDOWS = {
     CANNABIS_ESCALATION: ("window_days",),
     CR_INELIGIBLE: ("window_days",),
 }
+# (rule, window parameter, disposal kinds it counts) for the windows that may be left out.
+TIMELESS_WHEN_UNBOUNDED = (
+    (CANNABIS_ESCALATION, "window_days", ("cannabis_warning", "penalty_notice")),
+    (PND_ELIGIBILITY, "cannabis_window_days", ("cannabis_warning",)),
+)
 
 
 @dataclass(slots=True)
@@ -107,7 +112,7 @@ class OffenderCase:
                 items.append(HistoryItem(d, disposal, group, hocr, event_id))
         return items
 
-    def prune(self, at: int, horizon_days: int) -> None:
+    def prune(self, at: int, horizon_days: int, timeless: frozenset[str] = frozenset()) -> None:
         """The watermark has passed ``at``: keep the latest snapshot at or before it and newer
         ones, and the monitor's disposals no decision after ``at`` could count."""
         latest = 0
@@ -118,7 +123,7 @@ class OffenderCase:
         del self.snapshots[:latest]
         floor = at // MS_PER_DAY - horizon_days
         if self.observed and self.observed[0][5] < floor:
-            self.observed = [row for row in self.observed if row[5] >= floor]
+            self.observed = [row for row in self.observed if row[5] >= floor or row[2] in timeless]
 
 
 class OffenderLogic:
@@ -130,8 +135,17 @@ class OffenderLogic:
         # A decision reaching this stage concerns a crime recorded at most crime_retention_max
         # before it (older crimes are gone from the crime stage), so no rule looks further back
         # than that plus the longest window; two days cover the allowed lateness and day rounding.
-        longest = max(int(config.rule(rule).params[name]) for rule, names in WINDOWS.items() for name in names)
+        windows = [config.rule(rule).params.get(name) for rule, names in WINDOWS.items() for name in names]
+        longest = max(int(w) for w in windows if w is not None)
         self.horizon_days = longest + config.crime_retention_max_ms // MS_PER_DAY + 2
+        # A window left out means any time before: the kinds such a rule counts are kept whatever
+        # their age (max_history_disposals and offender retention still bound them).
+        self.timeless = frozenset(
+            kind
+            for rule, name, kinds in TIMELESS_WHEN_UNBOUNDED
+            if config.rule(rule).params.get(name) is None
+            for kind in kinds
+        )
 
     def key(self, event: Event) -> str | None:
         payload = event.payload
@@ -173,7 +187,7 @@ class OffenderLogic:
         listed = []
         for d in event.payload.disposals:
             day = epoch_day(d.disposed_on)
-            if day >= floor:
+            if day >= floor or d.disposal in self.timeless:
                 listed.append([d.disposal, d.offence_group, d.hocr_code, day])
         return listed
 
@@ -199,7 +213,7 @@ class OffenderLogic:
     def fire(self, case: OffenderCase, at: int, kind: int, out: Step) -> None:
         if kind == DECIDE:
             self._decide(case, at, out)
-        case.prune(at, self.horizon_days)
+        case.prune(at, self.horizon_days, self.timeless)
 
     def _decide(self, case: OffenderCase, at: int, out: Step) -> None:
         now, case.pending = pending.release(case.pending, at)

@@ -68,10 +68,10 @@ class Thresholds:
     repeat_rank_min: str
     repeat_days: int
     pnd_days: int
-    pnd_cannabis_days: int
+    pnd_cannabis_days: int | None
     significant_min: int
     significant_days: int
-    cannabis_days: int
+    cannabis_days: int | None
     cr_days: int
     cr_prior_min: int
     fast_ms: int
@@ -96,10 +96,10 @@ def thresholds() -> Thresholds:
         repeat_rank_min=param(REPEAT_CAUTION, "rank_min"),
         repeat_days=param(REPEAT_CAUTION, "window_days"),
         pnd_days=param(PND_ELIGIBILITY, "window_days"),
-        pnd_cannabis_days=param(PND_ELIGIBILITY, "cannabis_window_days"),
+        pnd_cannabis_days=config.rule(PND_ELIGIBILITY).params.get("cannabis_window_days"),
         significant_min=param(PND_ELIGIBILITY, "significant_history_min"),
         significant_days=param(PND_ELIGIBILITY, "significant_history_days"),
-        cannabis_days=param(CANNABIS_ESCALATION, "window_days"),
+        cannabis_days=config.rule(CANNABIS_ESCALATION).params.get("window_days"),
         cr_days=param(CR_INELIGIBLE, "window_days"),
         cr_prior_min=param(CR_INELIGIBLE, "prior_min"),
         fast_ms=round(float(param(FAST_UNSUCCESSFUL, "min_days")) * MS_PER_DAY),
@@ -138,9 +138,15 @@ class Guidance:
         return items
 
     @staticmethod
-    def within(history: list[Disposal], offence_day: date, days: int, kinds: frozenset[str]) -> list[Disposal]:
-        """Disposals of these kinds dated 0..days days before the offence date."""
-        return [d for d in history if d.kind in kinds and 0 <= (offence_day - d.day).days <= days]
+    def within(history: list[Disposal], offence_day: date, days: int | None, kinds: frozenset[str]) -> list[Disposal]:
+        """Disposals of these kinds dated 0..days days before the offence date (None: any time)."""
+        return [
+            d
+            for d in history
+            if d.kind in kinds
+            and (offence_day - d.day).days >= 0
+            and (days is None or (offence_day - d.day).days <= days)
+        ]
 
     # -- outcomes --------------------------------------------------------------------------------
 
@@ -154,7 +160,7 @@ class Guidance:
         age = o.offender.age if o.offender is not None else None
         broken: set[str] = set()
 
-        def near(days: int, kinds: frozenset[str], group: str | None = None) -> list[Disposal]:
+        def near(days: int | None, kinds: frozenset[str], group: str | None = None) -> list[Disposal]:
             assert history is not None
             found = self.within(history, offence_day, days, kinds)
             return [d for d in found if group is None or d.offence_group == group]
