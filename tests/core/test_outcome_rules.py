@@ -367,8 +367,46 @@ def test_community_resolution_that_guidance_rules_out(code, group, kw, reason):
 def test_community_resolution_for_a_first_low_level_offence_is_fine():
     s = Scenario()
     crime(s, "49", "theft")
-    s.outcome("C1", 30, 8, domestic=True, intimate=False)
+    s.outcome("C1", 30, 8)
     assert found(s, "CR_INELIGIBLE") == []
+
+
+@pytest.mark.parametrize(
+    ("intimate", "severity", "says"),
+    [
+        (True, "high", "domestic abuse against an intimate partner"),
+        (False, "medium", "domestic abuse (a family member)"),
+        (None, "medium", "domestic abuse (a relationship the source does not record)"),
+    ],
+)
+def test_any_domestic_abuse_flag_is_weighed_intimate_partners_high_family_medium(intimate, severity, says):
+    """Out-of-court disposals are rarely appropriate for domestic abuse, family members included.
+    rules-review 1.10 [V] (College of Policing / NPCC)."""
+    s = Scenario()
+    crime(s, "49", "theft")
+    s.outcome("C1", 30, 8, domestic=True, intimate=intimate)
+    [finding] = found(s, "CR_INELIGIBLE")
+    assert finding.payload.severity == severity and says in finding.payload.explanation
+
+
+def test_a_community_resolution_for_a_child_is_one_step_lower():
+    """The child gravity matrix may allow a community resolution for some serious offences by
+    children. rules-review 1.10 [K]."""
+    s = Scenario()
+    crime(s, "34B", "robbery")
+    s.outcome("C1", 30, 8, age=15)
+    [finding] = found(s, "CR_INELIGIBLE")
+    assert finding.payload.severity == "medium" and "the offender was 15" in finding.payload.explanation
+
+
+def test_other_sexual_offences_are_high_harm_for_community_resolutions():
+    """Other sexual offences were the largest group of community resolutions in the BBC data.
+    rules-review 1.10."""
+    s = Scenario()
+    crime(s, "20A", "sexual_offences")
+    s.outcome("C1", 30, 8)
+    [finding] = found(s, "CR_INELIGIBLE")
+    assert "a high-harm offence" in finding.payload.explanation and finding.payload.severity == "high"
 
 
 def test_community_resolution_is_flagged_after_two_earlier_out_of_court_disposals_not_one():
@@ -465,15 +503,26 @@ def test_rape_cancellation_by_the_designated_decision_maker_is_lawful():
     [
         ({"reason": None}, True),
         ({"reason": "  "}, True),
-        ({"role": "investigator"}, True),
+        ({"role": "investigator"}, False),
         ({}, False),
     ],
 )
-def test_downgrade_needs_a_reason_and_a_registrar(kw, fires):
+def test_downgrade_needs_a_reason_and_only_a_serious_one_needs_a_registrar(kw, fires):
+    """Every downgrade needs a reason (HOCR section B); the role test applies to serious
+    downgrades only, investigators routinely reclassifying with a reason. rules-review 1.13 [K]."""
     s = Scenario()
     crime(s, "8N", "violence_against_the_person")
     s.reclassified("C1", 30, "8N", "105A", **kw)
     assert len(found(s, "RECLASS_DOWN_NO_REASON")) == int(fires)
+
+
+def test_a_serious_downgrade_by_an_investigator_is_found_even_with_a_reason():
+    s = Scenario()
+    crime(s, "19C", "sexual_offences")
+    s.reclassified("C1", 30, "19C", "20A", reason="consent disputed", role="investigator")
+    [finding] = found(s, "RECLASS_DOWN_NO_REASON")
+    assert "made by the investigator" in finding.payload.explanation
+    assert "the monitor's own seriousness ranking" in finding.payload.explanation
 
 
 def test_upgrade_without_reason_is_not_a_downgrade():

@@ -285,7 +285,7 @@ def outcome_rules(p: dict[str, Any], t: int, crimes: Crimes, history: list | Non
     if history is not None and cannabis_pnd and within(history, offence, ANY_TIME, {"penalty_notice"}, "drug_offences"):
         broken.add(CANNABIS)  # pnd_after_pnd
     if kind == 8:
-        if p["domestic_abuse"] and p.get("intimate_partner") is True:
+        if p["domestic_abuse"]:  # any domestic abuse, family members included (rules-review 1.10)
             broken.add(CR_RULE)
         if hocr["mode_of_trial"] == "indictable_only" or policy(code, "high_harm") == "true":
             broken.add(CR_RULE)
@@ -331,7 +331,13 @@ def crime_rules(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         elif e["type"] == "crime.reclassified":
             source, target = HOCR_CODES.get(p["from_code"]), HOCR_CODES.get(p["to_code"])
             down = source and target and int(target["seriousness"]) < int(source["seriousness"])
-            if down and (p["reason"] is None or not p["reason"].strip() or p["role"] not in REGISTRARS):
+            # The role test for serious downgrades only: indictable-only, sexual or high-harm (rules-review 1.13).
+            serious = source and (
+                source["mode_of_trial"] == "indictable_only"
+                or source["offence_group"] == "sexual_offences"
+                or policy(p["from_code"], "high_harm") == "true"
+            )
+            if down and (p["reason"] is None or not p["reason"].strip() or (serious and p["role"] not in REGISTRARS)):
                 raise_(RECLASS, e)
     return [
         record("finding.raised", rule, "crime", crime_id, division, t)

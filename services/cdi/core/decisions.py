@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from cdi.core import findings
 from cdi.core.events import CrimeCancelled, CrimeReclassified, DisposalObserved, Event, OutcomeAssigned, Subject
-from cdi.core.reference import ReferenceData
+from cdi.core.reference import OffenceCode, ReferenceData
 from cdi.core.rules import (
     CANCEL_WITHOUT_AVI,
     CAUTION_INDICTABLE_ONLY,
@@ -292,11 +292,14 @@ class DecisionRules:
         reasons = []
         if not (change.reason or "").strip():
             reasons.append("no reason recorded")
-        if change.role not in self.reclass.params["allowed_roles"]:
+        serious = serious_offence(self.reference, before)
+        # Investigators and supervisors routinely reclassify with a reason: the role test is for
+        # serious downgrades (rules-review 1.13 [K]), unless the force sets role_test = "all".
+        role_tested = serious or self.reclass.params.get("role_test", "serious") == "all"
+        if role_tested and change.role not in self.reclass.params["allowed_roles"]:
             reasons.append(f"made by the {change.role.replace('_', ' ')}")
         if not reasons:
             return
-        serious = before.mode_of_trial == "indictable_only" or before.offence_group == "sexual_offences"
         severity = self.reclass.params["severity_serious"] if serious else self.reclass.severity
         evidence = [event.event_id] + ([crime.recorded_event] if crime else [])
         self._raise(
@@ -307,7 +310,8 @@ class DecisionRules:
             before.offence_group,
             evidence,
             f"Crime {case.key} was reclassified down from {change.from_code} ({before.offence.lower()}) to "
-            f"{change.to_code} ({after.offence.lower()}): " + "; ".join(reasons) + ".",
+            f"{change.to_code} ({after.offence.lower()}): " + "; ".join(reasons) + ". (Down means lower on the "
+            "monitor's own seriousness ranking of Home Office codes, not a Home Office scale.)",
             out,
         )
 
@@ -316,3 +320,13 @@ def _caution(outcome: OutcomeAssigned) -> str:
     """How a finding names the caution: its kind, where the source gives it."""
     kinds = {"simple": "Adult simple caution", "conditional": "Adult conditional caution"}
     return kinds.get(outcome.caution_kind or "", "Adult caution (kind not recorded)")
+
+
+def serious_offence(reference: ReferenceData, code: OffenceCode) -> bool:
+    """An offence whose downgrade needs the registrar's or decision maker's hand: indictable-only,
+    sexual, or high-harm (rape, robbery, residential burglary, bladed article)."""
+    return (
+        code.mode_of_trial == "indictable_only"
+        or code.offence_group == "sexual_offences"
+        or reference.policy(code.code).high_harm
+    )

@@ -98,9 +98,14 @@ class DisposalRules:
         if d.outcome_type == COMMUNITY_RESOLUTION and self.cr.enabled:
             offence = self.reference.offence_codes.get(d.hocr_code)
             reasons, priors, serious = [], [], False
+            # Out-of-court disposals are rarely right for any domestic abuse, family members
+            # included: intimate partners high, the rest medium (rules-review 1.10 [V]).
             if d.domestic_abuse and d.intimate_partner:
                 reasons.append("domestic abuse against an intimate partner")
                 serious = True
+            elif d.domestic_abuse:
+                who = "a family member" if d.intimate_partner is False else "a relationship the source does not record"
+                reasons.append(f"domestic abuse ({who}): a community resolution is rarely appropriate")
             if offence is not None and offence.mode_of_trial == "indictable_only":
                 reasons.append("an indictable-only offence")
                 serious = True
@@ -117,16 +122,13 @@ class DisposalRules:
             if d.victim_views_recorded is False:
                 reasons.append("no record of the victim's views")
             if reasons:
-                out.findings.append(
-                    self._finding(
-                        self.cr,
-                        self.cr.params["severity_serious"] if serious else self.cr.severity,
-                        event,
-                        d,
-                        priors,
-                        reasons,
+                severity = self.cr.params["severity_serious"] if serious else self.cr.severity
+                if under_18:  # the child gravity matrix allows more for children (rules-review 1.10 [K])
+                    severity = findings.one_step_lower(severity)
+                    reasons.append(
+                        f"the offender was {d.offender_age}: the child gravity matrix applies, one step lower"
                     )
-                )
+                out.findings.append(self._finding(self.cr, severity, event, d, priors, reasons))
 
     def _repeat_caution(self, event, d, within, out) -> None:  # type: ignore[no-untyped-def]
         """s17(4): a simple caution despite a similar caution or conviction in the two years

@@ -16,6 +16,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from cdi import rules
+from cdi.core.decisions import serious_offence
 from cdi.core.disposals import CAUTION_OR_CONVICTION, OUT_OF_COURT, PND_OR_CAUTION
 from cdi.core.reference import RANKS
 from cdi.core.times import MS_PER_DAY
@@ -205,7 +206,7 @@ class Guidance:
                 if o.type == PND and near(t.cannabis_days, frozenset({"penalty_notice"}), "drug_offences"):
                     broken.add(CANNABIS_ESCALATION)
         if o.type == COMMUNITY_RESOLUTION and (
-            (case.domestic and o.intimate_partner is True)
+            case.domestic  # any domestic abuse (rules-review 1.10)
             or code.mode_of_trial == "indictable_only"
             or policy.high_harm
             or (history is not None and len(near(t.cr_days, OUT_OF_COURT)) >= t.cr_prior_min)
@@ -235,4 +236,4 @@ class Guidance:
             return False
         down = target.seriousness < source.seriousness
         no_reason = move.reason is None or not move.reason.strip()
-        return down and (no_reason or move.role not in t.reclass_roles)
+        return down and (no_reason or (serious_offence(self.reference, source) and move.role not in t.reclass_roles))
