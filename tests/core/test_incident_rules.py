@@ -98,3 +98,15 @@ def test_only_victim_based_crimes_recorded_in_time_count():
     s.crime("C3", "I1", 30)  # after the check time
     s.opened("I9", 40, "ADMIN")
     assert len(found(s, PER_VICTIM)) == 1
+
+
+def test_an_incident_closed_as_crime_recorded_with_no_linked_crime_asks_for_a_crime_under_another_reference():
+    """A missing link is likelier than an unrecorded crime: its own wording, one step lower.
+    rules-review 1.1 point 4."""
+    s = Scenario()
+    s.opened("I1", 0, "ASSAULT")
+    s.closed("I1", 2, "CRIME_RECORDED")
+    s.opened("I2", 30, "THEFT")  # moves event time past I1's deadline
+    [finding] = found(s, "CRIME_INDICATIVE_INCIDENT_NOT_CRIMED")
+    assert finding.payload.severity == "medium"  # high for violence when no link is claimed
+    assert "check for a crime under another reference" in finding.payload.explanation

@@ -223,7 +223,18 @@ class IncidentLogic:
                 f"it became crime-indicative ({case.indicative_code}) at {format_time(case.indicative_at or 0)}"
             )
         story.append(f"no crime record was linked to it by {format_time(due)}")
-        if case.closed_at is not None and case.closed_at <= due:
+        severity = self.not_crimed.severity_for(group)
+        closing = self.reference.incident_code(case.closing_code or "")
+        closed_in_time = case.closed_at is not None and case.closed_at <= due
+        if closed_in_time and closing is not None and closing.code_class == "crimed":
+            # Closed as crime recorded with no linked crime: a missing link is likelier than an
+            # unrecorded crime (rules-review 1.1 point 4), so one step lower and it says where to look.
+            story.append(
+                f"it was closed as {case.closing_code} (crime recorded), but no crime record is linked to it: "
+                "check for a crime under another reference before treating it as unrecorded"
+            )
+            severity = findings.one_step_lower(severity)
+        elif closed_in_time:
             story.append(
                 f"it was closed as {case.closing_code}"
                 + ("" if case.closing_rationale else " without a recorded rationale")
@@ -231,7 +242,7 @@ class IncidentLogic:
         out.findings.append(
             findings.raised(
                 NOT_CRIMED,
-                self.not_crimed.severity_for(group),
+                severity,
                 Subject("incident", case.incident_id or case.key),
                 self._context(case, due),
                 evidence=self._evidence(case, due),
