@@ -110,3 +110,13 @@ def test_an_incident_closed_as_crime_recorded_with_no_linked_crime_asks_for_a_cr
     [finding] = found(s, "CRIME_INDICATIVE_INCIDENT_NOT_CRIMED")
     assert finding.payload.severity == "medium"  # high for violence when no link is claimed
     assert "check for a crime under another reference" in finding.payload.explanation
+
+
+def test_household_property_counts_once_per_household_not_per_victim():
+    """HOCR General Rules: burglary per dwelling, jointly owned property one crime; the
+    call-taker's victim count cannot tell owners from occupants. rules-review 1.4 [K]."""
+    s = Scenario()
+    s.opened("I1", 0, "BURGLARY_DWELLING", victims=2)
+    s.crime("C1", "I1", 2, "28E", "burglary")
+    s.opened("I2", 30, "THEFT")  # moves event time past I1's check time
+    assert found(s, "ONE_CRIME_PER_VICTIM") == []

@@ -132,12 +132,15 @@ def incident_rules(events: list[dict[str, Any]], deadline_hours: float) -> list[
         # ONE_CRIME_PER_VICTIM: 1 <= victim-based crimes by the check time < victims.
         victims = opened["payload"].get("victims", 0)
         if victims >= 2:
-            k = sum(
-                1
+            in_time = [
+                c["payload"]["hocr_code"]
                 for c in linked
                 if ms(c["occurred_at"]) <= check_at and HOCR_CODES[c["payload"]["hocr_code"]]["victim_based"] == "true"
-            )
-            if 1 <= k < victims:
+            ]
+            # Household and business property counts once per household (rules-review 1.4).
+            household = {"28E", "28F", "28G", "29A", "58A", "58B", "58C", "58D", "30C"}
+            k = len(in_time)
+            if not household & set(in_time) and 1 <= k < victims:
                 out.append(record("finding.raised", ONE_PER_VICTIM, "incident", iid, division, check_at))
         # CRIME_INDICATIVE_INCIDENT_NOT_CRIMED, resolved by the first crime after the check time.
         if any(ms(c["occurred_at"]) <= check_at for c in linked):

@@ -260,6 +260,9 @@ class IncidentLogic:
             (c for c in in_time if c.hocr_code in codes and codes[c.hocr_code].victim_based),
             key=lambda c: (c.at, c.crime_id),
         )
+        household = self.per_victim.params.get("household_property_codes", ())
+        if any(c.hocr_code in household for c in victim_based):
+            return  # counted per household or business: the victims' count cannot settle it
         if not 1 <= len(victim_based) < victims:
             return
         out.findings.append(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from cdi import rules
 from cdi.core.times import format_time, parse_time
 from cdi.simulation.breaches import CANCEL_WITHOUT_AVI, CLOSE_DOWNGRADE, ONE_CRIME_PER_VICTIM, RECLASS_DOWN, Guidance
 from cdi.simulation.codes import CRIME, EXPLAINING_CLASSES, ReferenceData
@@ -88,6 +89,10 @@ def recording_findings(incidents: list[IncidentPlan], deadline_ms: int, t_end: i
     return out
 
 
+# Offences counted per household or business (the default rules' ONE_CRIME_PER_VICTIM parameter).
+HOUSEHOLD_PROPERTY = frozenset(rules.load().rule("ONE_CRIME_PER_VICTIM").params.get("household_property_codes", ()))
+
+
 def incident_findings(
     incidents: list[IncidentPlan], classes: dict[str, str], deadline_ms: int, t_end: int, extract_at: int
 ) -> list[Expected]:
@@ -112,7 +117,8 @@ def incident_findings(
         if plan.victims is not None and plan.victims >= 2 and plan.indicative_at is not None:
             check_at = max(plan.reported_at + deadline_ms, plan.indicative_at)
             victim_crimes = [c for c in plan.crimes if c.recorded_at <= check_at and c.hocr.victim_based]
-            if check_at <= t_end and 1 <= len(victim_crimes) < plan.victims:
+            per_household = any(c.hocr.code in HOUSEHOLD_PROPERTY for c in victim_crimes)
+            if check_at <= t_end and not per_household and 1 <= len(victim_crimes) < plan.victims:
                 out.append(expected(RAISED, ONE_CRIME_PER_VICTIM, "incident", iid, division, check_at))
     return out
 
