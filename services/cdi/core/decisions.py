@@ -130,24 +130,22 @@ class DecisionRules:
         a simple caution; what the source does not record makes it only likely."""
         rank_min = self.indictable.params["rank_min"]
         rank = outcome.decision_maker_rank
+        rank_ok = None if rank is None else self.reference.rank_at_least(rank, rank_min)
+        # (named when recorded as absent, named when not recorded, recorded value)
         conditions = (
-            ("DPP consent", outcome.dpp_consent),
-            ("exceptional circumstances", outcome.exceptional_circumstances),
-            (
-                f"a decision at {rank_min.replace('_', ' ')} rank or above",
-                None if rank is None else self.reference.rank_at_least(rank, rank_min),
-            ),
+            ("DPP consent", "DPP consent", outcome.dpp_consent),
+            ("exceptional circumstances", "exceptional circumstances", outcome.exceptional_circumstances),
+            (f"a decision at {rank_min.replace('_', ' ')} rank or above", "the decision maker's rank", rank_ok),
         )
-        missing = [name for name, ok in conditions if ok is False]
-        unknown = [name for name, ok in reversed(conditions) if ok is None]
-        unknown = ["the decision maker's rank" if name.startswith("a decision at") else name for name in unknown]
+        missing = [absent for absent, _, ok in conditions if ok is False]
+        unknown = [unrecorded for _, unrecorded, ok in reversed(conditions) if ok is None]
         if not missing and not unknown:
             return
         head = f"{_caution(outcome)} for crime {case.key}, {what}, an indictable-only offence"
         if missing:
             severity = self.indictable.severity
             explanation = f"{head}, without {' or '.join(missing)} recorded"
-            if rank is not None and not self.reference.rank_at_least(rank, rank_min):
+            if rank_ok is False:
                 explanation += f" (decided by a {rank.replace('_', ' ')})"
             explanation += "."
             if unknown:
@@ -161,10 +159,7 @@ class DecisionRules:
             )
         if outcome.caution_kind is None:  # s17 governs simple cautions only
             severity = findings.one_step_lower(severity) if missing else severity
-            explanation += (
-                " The source does not say whether the caution was simple or conditional: s17 restricts "
-                "simple cautions only; confirm the kind on the crime record."
-            )
+            explanation += KIND_NOT_RECORDED
         self._raise(case, self.indictable, severity, event, crime.offence_group, evidence, explanation, out)
 
     def _specified_either_way(
@@ -198,10 +193,7 @@ class DecisionRules:
         if outcome.caution_kind is None:  # s17 governs simple cautions only
             if exceptional is False or (rank is not None and not rank_ok):
                 severity = findings.one_step_lower(severity)
-            explanation += (
-                " The source does not say whether the caution was simple or conditional: s17 restricts "
-                "simple cautions only; confirm the kind on the crime record."
-            )
+            explanation += KIND_NOT_RECORDED
         self._raise(case, self.specified, severity, event, crime.offence_group, evidence, explanation, out)
 
     def _forward(
@@ -314,6 +306,12 @@ class DecisionRules:
             "monitor's own seriousness ranking of Home Office codes, not a Home Office scale.)",
             out,
         )
+
+
+KIND_NOT_RECORDED = (
+    " The source does not say whether the caution was simple or conditional: s17 restricts simple cautions only; "
+    "confirm the kind on the crime record."
+)
 
 
 def _caution(outcome: OutcomeAssigned) -> str:

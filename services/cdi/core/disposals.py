@@ -6,14 +6,13 @@ applies and the history entries behind them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
 
 from cdi.core import findings
 from cdi.core.events import DisposalObserved, Event, Subject
 from cdi.core.reference import ReferenceData
 from cdi.core.rules import CANNABIS_ESCALATION, CR_INELIGIBLE, PND_ELIGIBILITY, REPEAT_CAUTION, RulesConfig
 from cdi.core.stage import Step
-from cdi.core.times import epoch_day
+from cdi.core.times import day_date, epoch_day
 
 CAUTION_OR_CONVICTION = frozenset({"conviction", "adult_caution", "youth_caution", "conditional_caution"})
 OUT_OF_COURT = frozenset(
@@ -29,9 +28,6 @@ OUT_OF_COURT = frozenset(
 PND_OR_CAUTION = frozenset({"penalty_notice", "adult_caution", "youth_caution", "conditional_caution"})
 
 ADULT_CAUTION, PND, CANNABIS_WARNING, COMMUNITY_RESOLUTION = 3, 6, 7, 8
-
-
-EPOCH = date(1970, 1, 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,4 +251,4 @@ def _days(value: int | None) -> int | None:
 
 def _latest(items: list[HistoryItem]) -> str:
     """The date of the latest of these disposals (so a reader sees how old the prior is)."""
-    return (EPOCH + timedelta(days=max(h.day for h in items))).isoformat()
+    return day_date(max(h.day for h in items))

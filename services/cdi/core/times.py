@@ -5,7 +5,7 @@ Integers compare exactly and serialise compactly; RFC 3339 strings are parsed on
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 MS_PER_MINUTE = 60_000
 MS_PER_HOUR = 3_600_000
@@ -37,6 +37,11 @@ def utc_date(ms: int) -> str:
 def epoch_day(iso_date: str) -> int:
     """Days since 1970-01-01 of an ISO date."""
     return (date.fromisoformat(iso_date) - EPOCH).days
+
+
+def day_date(day: int) -> str:
+    """The ISO date of a day number (the inverse of ``epoch_day``)."""
+    return (EPOCH + timedelta(days=day)).isoformat()
 
 
 def format_duration(ms: int) -> str:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from cdi.core.findings import SEVERITIES
 from cdi.stream.labels import OTHER, ClosedSet
 from cdi.workbench.feed import FeedStatus
 from cdi.workbench.store import CaseStore
@@ -41,7 +42,7 @@ class WorkbenchCollector(Collector):
                 pipeline,
                 self.rule(row["rule"]),
                 self.division(row["division"]),
-                row["severity"] if row["severity"] in {"low", "medium", "high", "critical"} else OTHER,
+                row["severity"] if row["severity"] in SEVERITIES else OTHER,
                 row["status"],
                 "true" if row["acknowledged"] else "false",
             )

@@ -120,7 +120,7 @@ def _query(request: Request, **changes: str | None) -> str:
 
 def _board(request: Request, f: Any, cursor: str | None) -> dict[str, Any]:
     store = request.app.state.store
-    if not request.query_params.get("status") and "status" not in request.query_params:
+    if "status" not in request.query_params:  # the list opens on the open cases
         f = dataclasses.replace(f, status=(casework.OPEN,))
     try:
         items, nxt = store.list_findings(f, PAGE_SIZE, cursor)

@@ -163,10 +163,8 @@ class CaseQueries:
 
     def state(self, finding_id: str) -> casework.CaseState:
         """The case state as the view holds it now (what an action is checked against)."""
-        key = (findings.c.pipeline == self.pipeline) & (findings.c.finding_id == finding_id)
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(findings.c.resolution).where(key)).first()
-            return casework.fold(row is not None and row.resolution is not None, trail(conn, self.pipeline, finding_id))
+            return case_state(conn, self.pipeline, finding_id)[1]
 
     def known(self, finding_id: str) -> bool:
         key = (findings.c.pipeline == self.pipeline) & (findings.c.finding_id == finding_id)
@@ -197,6 +195,15 @@ class CaseQueries:
                 .order_by(actions.c.partition, actions.c.offset)
             ).all()
         return [action_item(r) for r in rows]
+
+
+def case_state(conn: Connection, pipeline: str, finding_id: str) -> tuple[bool, casework.CaseState]:
+    """(whether the view holds a row for the finding, its state folded from its resolution and
+    action trail): what the writer stores and what an action is checked against."""
+    key = (findings.c.pipeline == pipeline) & (findings.c.finding_id == finding_id)
+    row = conn.execute(sa.select(findings.c.resolution).where(key)).first()
+    resolved = row is not None and row.resolution is not None
+    return row is not None, casework.fold(resolved, trail(conn, pipeline, finding_id))
 
 
 def trail(conn: Connection, pipeline: str, finding_id: str) -> list[casework.Action]:

@@ -27,7 +27,7 @@ from cdi.contracts import Contracts, InvalidEvent
 from cdi.core.times import parse_time
 from cdi.topics import TOPIC_FOR_TYPE
 from cdi.workbench import casework
-from cdi.workbench.queries import CaseQueries, trail
+from cdi.workbench.queries import CaseQueries, case_state
 from cdi.workbench.schema import actions, events, finding_evidence, findings, offsets
 from cdi.workbench.timeline import Narrator
 
@@ -52,7 +52,6 @@ class FeedRecord:
 class Applied:
     records: int = 0  # read and new to the view
     skipped: int = 0  # already applied by another replica sharing the database
-    findings: set[str] = field(default_factory=set)  # findings whose row changed
     refused: Counter[str] = field(default_factory=Counter)  # records not applied, by reason
     changed: bool = False  # a finding or an action changed (what the pages show), here or by another replica
 
@@ -208,7 +207,6 @@ class CaseStore(CaseQueries):
                         .where(offsets.c.topic == topic, offsets.c.partition == partition)
                         .values(next_offset=nxt)
                     )
-        applied.findings |= touched
         applied.changed |= bool(touched)
         return applied
 
@@ -365,20 +363,18 @@ class CaseStore(CaseQueries):
 
     def _refold(self, conn: Connection, finding_id: str) -> None:
         """Recompute a finding's derived state from its actions in topic order."""
-        key = (findings.c.pipeline == self.pipeline) & (findings.c.finding_id == finding_id)
-        row = conn.execute(sa.select(findings.c.resolution).where(key)).first()
-        state = casework.fold(row is not None and row.resolution is not None, trail(conn, self.pipeline, finding_id))
+        known, state = case_state(conn, self.pipeline, finding_id)
         for action_id, why in state.verdicts.items():
             conn.execute(
                 actions.update()
                 .where(actions.c.pipeline == self.pipeline, actions.c.action_id == action_id)
                 .values(refused=why)
             )
-        if row is None:
+        if not known:
             return  # actions for a finding not read yet: kept, and folded when it arrives
         conn.execute(
             findings.update()
-            .where(key)
+            .where(findings.c.pipeline == self.pipeline, findings.c.finding_id == finding_id)
             .values(
                 status=state.status,
                 acknowledged_by=state.acknowledged_by,
