@@ -21,7 +21,7 @@ from cdi.settings import namespace_prefix
 from cdi.simulation import SimulationOptions, simulate
 from cdi.sources.selection import Selection
 from tests.replay.conftest import cli, short_history, written
-from tests.stream.worker_process import WorkerProcess, findings, isolated_settings, read_topic
+from tests.stream.worker_process import WorkerProcess, difference, findings, isolated_settings, read_topic
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -60,7 +60,7 @@ def test_replay_at_speed_gives_the_offline_findings(kafka_bootstrap, tmp_path, s
         # The speed is honoured: the replay takes the history's span divided by the speed.
         assert took >= span_s / float(speed) - 0.5
         got = findings(read_topic(settings, "findings", until=len(expected), timeout=60))
-        assert got == expected
+        assert got == expected, difference(got, expected, worker)
         samples = worker.metrics()
         assert all(f'pipeline="{settings.namespace}"' in k for k in samples if k.startswith("cdi_events_consumed"))
 
@@ -87,7 +87,7 @@ def test_replay_in_a_namespace_leaves_live_alone_and_reruns_add_nothing(kafka_bo
     with WorkerProcess(live) as live_worker, WorkerProcess(replay_settings) as replay_worker:
         publish(live, [orjson.dumps(r) for r in read_events(live_history)])
         live_got = findings(read_topic(live, "findings", until=len(live_expected), timeout=60))
-        assert live_got == live_expected
+        assert live_got == live_expected, difference(live_got, live_expected, live_worker)
         live_messages = len(read_topic(live, "findings", until=len(live_expected), timeout=10))
         live_counts = _counts(live_worker)
 
@@ -108,7 +108,7 @@ def test_replay_in_a_namespace_leaves_live_alone_and_reruns_add_nothing(kafka_bo
         done = cli(live, *args)
         assert done.returncode == 0, done.stderr
         got = findings(read_topic(replay_settings, "findings", until=len(expected), timeout=120))
-        assert got == expected
+        assert got == expected, difference(got, expected, replay_worker)
         replay_messages = len(read_topic(replay_settings, "findings", until=len(expected), timeout=10))
 
         # The live namespace saw nothing of it: same findings, same counts.

@@ -24,7 +24,14 @@ from cdi.publish import publish
 from cdi.simulation import SimulationOptions, simulate
 from cdi.stream.app import H_ORIGIN, H_PROGRESS
 from cdi.topics import Topics
-from tests.stream.worker_process import WorkerProcess, findings, isolated_settings, offline_findings, read_topic
+from tests.stream.worker_process import (
+    WorkerProcess,
+    difference,
+    findings,
+    isolated_settings,
+    offline_findings,
+    read_topic,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -249,7 +256,7 @@ def test_ten_thousand_bad_records_are_each_dead_lettered_and_the_good_findings_h
         total = sum(sent.values())
         assert total >= 10_000 and set(classes) == {c.__name__ for c in CLASSES}
         got = findings(read_topic(config, "findings", until=len(expected), timeout=180))
-        assert got == expected
+        assert got == expected, difference(got, expected, worker)
         dead = read_topic(config, "dead-letters", until=total, timeout=120)
         assert Counter(dict(m.headers)["cdi-reason"].decode() for m in dead) == sent
         assert len({dict(m.headers)["cdi-source"] for m in dead}) == total  # one letter per record

@@ -21,7 +21,14 @@ from cdi.history import write_events
 from cdi.publish import publish
 from cdi.simulation import SimulationOptions, simulate
 from cdi.topics import Topics
-from tests.stream.worker_process import WorkerProcess, findings, isolated_settings, offline_findings, read_topic
+from tests.stream.worker_process import (
+    WorkerProcess,
+    difference,
+    findings,
+    isolated_settings,
+    offline_findings,
+    read_topic,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -76,7 +83,7 @@ def test_a_flood_of_large_snapshots_keeps_state_small_and_the_worker_up(kafka_bo
     with WorkerProcess(settings) as worker:
         publish(settings, good[:half] + flooded + good[half:])
         got = findings(read_topic(settings, "findings", until=len(expected), timeout=180))
-        assert got == expected
+        assert got == expected, difference(got, expected, worker)
         assert worker.process.poll() is None
         deadline = time.monotonic() + 60
         while worker.total("cdi_dead_letters_total") < rejected_offline["case_too_large"]:

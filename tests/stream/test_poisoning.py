@@ -23,7 +23,14 @@ from cdi.simulation import SimulationOptions, simulate
 from cdi.stream.end_markers import H_SIGNATURE, signature
 from cdi.stream.partitions import CLOCK_PREFIX
 from cdi.topics import INPUT_ROLES, Topics
-from tests.stream.worker_process import WorkerProcess, findings, isolated_settings, offline_findings, read_topic
+from tests.stream.worker_process import (
+    WorkerProcess,
+    difference,
+    findings,
+    isolated_settings,
+    offline_findings,
+    read_topic,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -151,7 +158,7 @@ def test_poisoned_times_and_forged_markers_change_no_finding(history, kafka_boot
         poisoned = _poison_every_partition(settings)
         publish(settings, lines[first:])  # ends with markers signed with the replay key
         got = findings(read_topic(settings, "findings", until=len(expected_findings), timeout=180))
-        assert got == expected_findings
+        assert got == expected_findings, difference(got, expected_findings, worker)
         dead = read_topic(settings, "dead-letters", until=sum(poisoned.values()), timeout=60)
         reasons = Counter(dict(m.headers)["cdi-reason"].decode() for m in dead)
         assert reasons == poisoned
@@ -187,9 +194,7 @@ def test_a_saved_clock_beyond_the_bounds_is_refused_and_reset_clock_clears_it(hi
     with WorkerProcess(settings, data_dir=data_dir) as worker:
         publish(settings, lines[half:])
         got = findings(read_topic(settings, "findings", until=len(expected_findings), timeout=180))
-        missing = [f["event_id"] for f in expected_findings if f not in got]
-        extra = [f["event_id"] for f in got if f not in expected_findings]
-        assert got == expected_findings, (missing, extra, worker.metrics(), str(worker.log_path))
+        assert got == expected_findings, difference(got, expected_findings, worker)
         assert worker.total("cdi_clocks_refused_total") == len(partitions)
         assert worker.total("cdi_events_late_total") == 0
         assert "cdi reset-clock --stage incidents --partition" in worker.log()

@@ -12,7 +12,8 @@ from cdi.history import read_lines, write_events
 from cdi.publish import publish
 from cdi.scoring import key_of
 from cdi.simulation import SimulationOptions, simulate
-from tests.stream.worker_process import WorkerProcess, findings, isolated_settings, read_topic
+from cdi.stream.local_tables import MARKER
+from tests.stream.worker_process import WorkerProcess, difference, findings, isolated_settings, read_topic
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -41,10 +42,13 @@ def test_restart_mid_history_gives_the_offline_findings(history, kafka_bootstrap
         while first.total("cdi_events_consumed_total") < half * 0.5 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert first.total("cdi_events_consumed_total") >= half * 0.5
+    # A clean stop leaves no in-progress marker, so a RocksDB worker keeps its local tables.
+    assert not list((tmp_path / "data").rglob(MARKER))
     with WorkerProcess(settings, data_dir=tmp_path / "data") as second:
         publish(settings, lines[half:])
         got = findings(read_topic(settings, "findings", until=len(expected), timeout=240))
         assert sorted(key_of(r) for r in got) == sorted(key_of(r) for r in expected)
-        assert got == expected
+        assert got == expected, difference(got, expected, second)
         # The second worker resumed from committed offsets rather than from the beginning.
         assert 0 < second.total("cdi_events_consumed_total") < sum(offline.events.values())
+        assert "did not stop cleanly" not in second.log()

@@ -14,7 +14,7 @@ from cdi.history import read_lines, write_events
 from cdi.publish import publish
 from cdi.scoring import key_of
 from cdi.simulation import SimulationOptions, simulate
-from tests.stream.worker_process import WorkerProcess, findings, isolated_settings, read_topic
+from tests.stream.worker_process import WorkerProcess, difference, findings, isolated_settings, read_topic
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -45,7 +45,7 @@ def test_stream_findings_equal_offline_and_metrics_count_everything(history, kaf
         started = time.monotonic()
         got = findings(read_topic(settings, "findings", until=len(expected), timeout=240))
         elapsed = time.monotonic() - started
-        assert got == expected  # whole records: ids, times, evidence, explanations
+        assert got == expected, difference(got, expected, worker)  # whole records: ids, times, evidence, explanations
         assert sorted(key_of(r) for r in got) == sorted(key_of(t) for t in sim.truth)
         # Metrics: every published event is counted once, as applied or as a duplicate.
         deadline = time.monotonic() + 30

@@ -13,7 +13,7 @@ from cdi.history import read_lines, write_events
 from cdi.publish import publish
 from cdi.scoring import key_of, score
 from cdi.simulation import SimulationOptions, simulate
-from tests.stream.worker_process import WorkerProcess, findings, isolated_settings, read_topic
+from tests.stream.worker_process import WorkerProcess, difference, findings, isolated_settings, read_topic
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -43,5 +43,5 @@ def test_two_workers_on_thirty_days_equal_offline_and_ground_truth(kafka_bootstr
         print(f"{row.rule:<50} {row.expected:>8} {row.found:>6} {row.precision:>9.3f} {row.recall:>7.3f}")
     print(f"{len(lines)} events, {len(got)} findings, two workers, {elapsed:.0f} s after the second joined")
     assert both, "both workers should have processed events"
-    assert got == expected
+    assert got == expected, difference(got, expected)
     assert all(row.precision == 1.0 and row.recall == 1.0 for row in rows)

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import orjson
-from kafka import KafkaConsumer
+from kafka import KafkaConsumer, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 
 from cdi.embedded_broker import free_port
@@ -107,6 +107,43 @@ class WorkerProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def diagnosis(self) -> str:
+        """What a test that waited in vain needs to know: how far the worker got, what it refused,
+        and which partitions it has read less of than the broker holds."""
+        try:
+            samples = self.metrics()
+        except OSError as exc:
+            return f"worker metrics unavailable ({exc}); log tail:\n{self.log()[-2000:]}"
+
+        def by(name: str) -> dict[str, float]:
+            return {k: v for k, v in samples.items() if k.startswith(name + "{") and v}
+
+        read = {}
+        for key, offset in samples.items():
+            if "_messages_received_per_topics_partition{" in key:
+                labels = dict(part.split("=", 1) for part in key[key.index("{") + 1 : -1].split(","))
+                read[TopicPartition(labels["topic"].strip('"'), int(labels["partition"].strip('"')))] = offset
+        behind = []
+        if read:
+            consumer = KafkaConsumer(bootstrap_servers=self.settings.bootstrap, group_id=None)
+            try:
+                for tp, end in sorted(consumer.end_offsets(list(read)).items()):
+                    if read[tp] + 1 < end:
+                        behind.append(f"{tp.topic}[{tp.partition}] read to {read[tp]:.0f} of {end}")
+            finally:
+                consumer.close()
+        consumed, duplicates = self.total("cdi_events_consumed_total"), self.total("cdi_events_duplicate_total")
+
+        def latest(name: str) -> float:
+            return max((v for k, v in samples.items() if k == name or k.startswith(name + "{")), default=0.0)
+
+        watermark, furthest = latest("cdi_watermark_timestamp_seconds"), latest("cdi_event_time_max_timestamp_seconds")
+        return (
+            f"consumed {consumed:.0f}, duplicates {duplicates:.0f}, dead letters {by('cdi_dead_letters_total')}, "
+            f"watermark {watermark:.0f} s of max event {furthest:.0f} s; "
+            f"partitions read less than the broker holds: {behind or 'none'}"
+        )
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> None:
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, sig)
@@ -163,3 +200,27 @@ def offline_findings(events: Any) -> list[dict[str, Any]]:
     """The backtest's findings as the findings topic would hold them, deduplicated and ordered
     like ``findings``."""
     return findings([SimpleNamespace(value=orjson.dumps(event.to_dict())) for event in events])
+
+
+def difference(got: list[dict[str, Any]], expected: list[dict[str, Any]], worker: WorkerProcess | None = None) -> str:
+    """Why two finding lists differ: which findings are missing, which are extra, which have the
+    same id but other content; and, given the worker, how far it got."""
+    mine = {(r["type"], r["event_id"]): r for r in got}
+    wanted = {(r["type"], r["event_id"]): r for r in expected}
+    missing = sorted(wanted.keys() - mine.keys())
+    extra = sorted(mine.keys() - wanted.keys())
+    changed = sorted(k for k in wanted.keys() & mine.keys() if wanted[k] != mine[k])
+    fields = {
+        k: sorted(f for f in wanted[k]["payload"] if wanted[k]["payload"].get(f) != mine[k]["payload"].get(f))
+        for k in changed
+    }
+    lines = [
+        f"{len(got)} findings, {len(expected)} expected: {len(missing)} missing, {len(extra)} extra, "
+        f"{len(changed)} different",
+        *(f"  missing   {t} {i}" for t, i in missing[:10]),
+        *(f"  extra     {t} {i}" for t, i in extra[:10]),
+        *(f"  different {t} {i}: {', '.join(fields[(t, i)]) or 'envelope'}" for t, i in changed[:10]),
+    ]
+    if worker is not None:
+        lines.append(f"worker: {worker.diagnosis()}; log {worker.log_path}")
+    return "\n".join(lines)

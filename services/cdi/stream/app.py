@@ -39,6 +39,7 @@ from cdi.core.stage import DUPLICATE, LATE, Step
 from cdi.core.times import format_time
 from cdi.settings import Settings
 from cdi.stream.dead_letters import H_SOURCE, DeadLetters
+from cdi.stream.delivery_order import DROP, LOST, REFILLED, SEEK, DeliveryOrder
 from cdi.stream.end_markers import EndMarkerPolicy
 from cdi.stream.http import serve as serve_http
 from cdi.stream.labels import LabelSets
@@ -248,6 +249,7 @@ def build_app(
     admission = Admission(config.admission)
     end_markers = EndMarkerPolicy(settings.end_marker_policy(), settings.replay_key)
     letters = DeadLetters(settings.dead_letter_payload)
+    input_order = DeliveryOrder()  # route: holes in the input partitions' offsets
     lows: dict[str, int] = {}  # route: low mark per input partition it has read
     unsent: set[str] = set()  # route: origins whose progress is not yet broadcast
     crime_progress: dict[int, int] = {}  # crime stage: watermark once its forwards are sent, by partition
@@ -321,10 +323,46 @@ def build_app(
             return
         await forward(event, parsed, origin, source)
 
+    async def in_order(order: DeliveryOrder, reader: str, message: Any) -> bool:
+        """False for a record to leave alone: Faust skipped records before it, and a seek back
+        will deliver them and it again (cdi.stream.delivery_order)."""
+        tp = message.tp
+        verdict = order.check(tp, message.offset)
+        if verdict == SEEK:
+            target = order.target(tp)
+            log.warning(
+                "the %s agent was handed offset %d of %s[%d] while expecting %d: seeking back to re-read the %d "
+                "record(s) in between",
+                reader,
+                message.offset,
+                tp.topic,
+                tp.partition,
+                target,
+                message.offset - target,
+            )
+            metrics.skipped.labels(reader, "seek").inc()
+            await app.consumer.seek_wait({tp: target})
+            return False
+        if verdict == REFILLED:
+            metrics.skipped.labels(reader, "refilled").inc()
+        elif verdict == LOST:
+            metrics.skipped.labels(reader, "lost").inc()
+            log.error(
+                "the %s agent could not re-read skipped records of %s[%d] before offset %d (deleted from the topic?); "
+                "their events are missing",
+                reader,
+                tp.topic,
+                tp.partition,
+                message.offset,
+            )
+        return verdict != DROP
+
     @app.agent(inputs)
     async def route(stream: Any) -> None:
         async for event in stream.events():
             message = event.message
+            if not await in_order(input_order, "route", message):
+                continue
             origin = f"{role_of.get(message.topic, message.topic)}/{message.partition}"
             source = f"{message.topic}:{message.partition}:{message.offset}"
             try:
@@ -366,6 +404,7 @@ def build_app(
     def stage_agent(name: str) -> None:
         stage = monitor.stages[name]
         partitions = states[name]
+        order = orders[name]
 
         async def deliver(step: Step, partition: int, state: Any) -> None:
             """Send findings and forwarded records and wait until the broker has them, before the
@@ -449,6 +488,8 @@ def build_app(
             async for event in stream.events():
                 headers = _headers(event)
                 message = event.message
+                if not await in_order(order, name, message):
+                    continue
                 # Where the input record came from; for a record written to this topic directly, itself.
                 source = headers.get(H_SOURCE, b"").decode("utf-8", "replace") or (
                     f"{message.topic}:{message.partition}:{message.offset}"
@@ -469,6 +510,8 @@ def build_app(
         run.__name__ = f"{name}_stage"
         app.agent(stage_topics[name], name=f"{name}-stage")(run)
 
+    orders = {name: DeliveryOrder() for name in STAGE_TOPICS}
+    orders["route"] = input_order
     for stage_name in STAGE_TOPICS:
         stage_agent(stage_name)
 
@@ -482,6 +525,8 @@ def build_app(
     async def on_rebalance(sender: Any, **kwargs: Any) -> None:
         for partition_states in states.values():
             partition_states.reset()
+        for order in orders.values():
+            order.reset()
         crime_progress.clear()
         crime_sent.clear()
 

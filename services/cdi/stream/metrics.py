@@ -117,6 +117,12 @@ class Metrics:
             ["type"],
             registry=registry,
         )
+        self.skipped = Counter(
+            "cdi_stage_skips",
+            "Holes in a partition's offsets as an agent (a stage, or route) met them: seeks back, refills, losses",
+            ["stage", "outcome"],
+            registry=registry,
+        )
         self.clocks_refused = Counter(
             "cdi_clocks_refused",
             "Saved stage clocks refused at restore because they lie beyond the admission bounds",

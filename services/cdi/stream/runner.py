@@ -6,11 +6,21 @@ import faust
 
 from cdi.settings import Settings
 from cdi.stream.app import build_app
+from cdi.stream.local_tables import LocalTables
 from cdi.topics import ensure_topics
 
 
 def run_worker(settings: Settings) -> None:
     counts = ensure_topics(settings)
     app = build_app(settings, counts)
+    # Only RocksDB keeps table state on disk between runs; the memory store rebuilds every time.
+    local = LocalTables(app.conf.tabledir) if settings.store == "rocksdb" else None
+    if local is not None:
+        local.open()
     worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
-    worker.execute_from_commandline()
+    try:
+        worker.execute_from_commandline()
+    except SystemExit as stop:
+        if local is not None and stop.code in (0, None) and app.crash_reason is None:
+            local.close()
+        raise
