@@ -82,14 +82,13 @@ class Scenario:
         hours: float,
         hocr: str = "105A",
         group: str = "violence_against_the_person",
+        victim_ref: str | None = None,
         **kw: Any,
     ) -> dict[str, Any]:
-        return self._add(
-            "crime.recorded",
-            hours,
-            {"crime_id": crime, "incident_id": incident, "hocr_code": hocr, "offence_group": group},
-            **kw,
-        )
+        payload = {"crime_id": crime, "incident_id": incident, "hocr_code": hocr, "offence_group": group}
+        if victim_ref is not None:
+            payload["victim_ref"] = victim_ref
+        return self._add("crime.recorded", hours, payload, **kw)
 
     def reclassified(
         self,

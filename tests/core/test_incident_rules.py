@@ -120,3 +120,27 @@ def test_household_property_counts_once_per_household_not_per_victim():
     s.crime("C1", "I1", 2, "28E", "burglary")
     s.opened("I2", 30, "THEFT")  # moves event time past I1's check time
     assert found(s, "ONE_CRIME_PER_VICTIM") == []
+
+
+def test_distinct_victims_on_the_crime_records_count_not_the_records():
+    """Two crime records for the same victim cover one victim: the call-taker's count of three is
+    met only by three distinct victim references. rules-review 1.4: compare distinct victim_refs
+    on crimes, not the number of crime records."""
+    s = Scenario()
+    s.opened("I1", 0, "ASSAULT", victims=3)
+    s.crime("C1", "I1", 1, victim_ref="PR-00000001")
+    s.crime("C2", "I1", 2, victim_ref="PR-00000001")
+    s.crime("C3", "I1", 3, victim_ref="PR-00000002")
+    s.opened("I9", 30, "ADMIN")
+    [finding] = found(s, PER_VICTIM)
+    assert "the 3 victim-based crime records linked to it by" in finding.payload.explanation
+    assert "name only 2 distinct victims" in finding.payload.explanation
+
+
+def test_three_records_for_three_distinct_victims_meet_the_count():
+    s = Scenario()
+    s.opened("I1", 0, "ASSAULT", victims=3)
+    for n in range(3):
+        s.crime(f"C{n}", "I1", 1 + n, victim_ref=f"PR-0000000{n}")
+    s.opened("I9", 30, "ADMIN")
+    assert found(s, PER_VICTIM) == []

@@ -19,6 +19,7 @@ class LinkedCrime:
     offence_group: str
     division: str
     timed: bool = False  # recording delay already measured
+    victim_ref: str | None = None  # pseudonymous victim on the crime record, where the source has one
 
 
 @dataclass(slots=True)
@@ -78,7 +79,7 @@ class IncidentCase:
             "close_checked": self.close_checked,
             "incident_events": self.incident_events,
             "crimes": [
-                [c.crime_id, c.at, c.event_id, c.hocr_code, c.offence_group, c.division, c.timed]
+                [c.crime_id, c.at, c.event_id, c.hocr_code, c.offence_group, c.division, c.timed, c.victim_ref]
                 for c in self.crimes.values()
             ],
             "seen": sorted(self.seen),

@@ -129,7 +129,13 @@ class IncidentLogic:
 
     def _crime_recorded(self, case: IncidentCase, event: Event, payload: CrimeRecorded, out: Step) -> None:
         crime = LinkedCrime(
-            payload.crime_id, event.at, event.event_id, payload.hocr_code, payload.offence_group, event.division
+            payload.crime_id,
+            event.at,
+            event.event_id,
+            payload.hocr_code,
+            payload.offence_group,
+            event.division,
+            victim_ref=payload.victim_ref,
         )
         case.crimes[crime.crime_id] = crime
         if payload.incident_id is None:
@@ -263,8 +269,22 @@ class IncidentLogic:
         household = self.per_victim.params.get("household_property_codes", ())
         if any(c.hocr_code in household for c in victim_based):
             return  # counted per household or business: the victims' count cannot settle it
-        if not 1 <= len(victim_based) < victims:
+        # Victims on the crime records, not records: two crimes for one victim cover one victim
+        # (rules-review 1.4). A record without a victim reference counts as a victim of its own.
+        covered = len({c.victim_ref or f"crime:{c.crime_id}" for c in victim_based})
+        if not 1 <= covered < victims:
             return
+        records = len(victim_based)
+        by = format_time(due)
+        if covered == records:
+            found = (
+                f"only {covered} victim-based crime record{'s were' if covered > 1 else ' was'} linked to it by {by}"
+            )
+        else:
+            found = (
+                f"the {records} victim-based crime records linked to it by {by} name only {covered} distinct "
+                f"victim{'s' if covered > 1 else ''}"
+            )
         out.findings.append(
             findings.raised(
                 ONE_CRIME_PER_VICTIM,
@@ -273,9 +293,8 @@ class IncidentLogic:
                 self._context(case, due),
                 evidence=[case.opened_event or case.key, *(c.event_id for c in victim_based)],
                 explanation=(
-                    f"Incident {case.incident_id} reported {victims} victims but only {len(victim_based)} "
-                    f"victim-based crime record{'s were' if len(victim_based) > 1 else ' was'} linked to it by "
-                    f"{format_time(due)}; the counting rules ask for one crime per victim."
+                    f"Incident {case.incident_id} reported {victims} victims but {found}; the counting rules ask "
+                    "for one crime per victim."
                 ),
                 guidance=self.per_victim.guidance,
             )

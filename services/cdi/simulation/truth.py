@@ -118,7 +118,9 @@ def incident_findings(
             check_at = max(plan.reported_at + deadline_ms, plan.indicative_at)
             victim_crimes = [c for c in plan.crimes if c.recorded_at <= check_at and c.hocr.victim_based]
             per_household = any(c.hocr.code in HOUSEHOLD_PROPERTY for c in victim_crimes)
-            if check_at <= t_end and not per_household and 1 <= len(victim_crimes) < plan.victims:
+            # Distinct victims on the records (a record without a reference is a victim of its own).
+            covered = len({c.victim_ref or f"record:{n}" for n, c in enumerate(victim_crimes)})
+            if check_at <= t_end and not per_household and 1 <= covered < plan.victims:
                 out.append(expected(RAISED, ONE_CRIME_PER_VICTIM, "incident", iid, division, check_at))
     return out
 
