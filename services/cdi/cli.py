@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -11,6 +12,9 @@ from rich.table import Table
 
 from cdi.core.stage import CRIMES, INCIDENTS, OFFENDERS
 from cdi.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from cdi.topics import TopicConfig
 
 console = Console(stderr=True)
 # Tables go to stdout; piped output (CI logs, files) gets room for the rule names.
@@ -310,8 +314,12 @@ def compare_rules(source, selection, rules_a: Path | None, rules_b: Path, diff_o
 
 @main.command()
 def topics() -> None:
-    """Create the monitor's topics on CDI_KAFKA_BOOTSTRAP (where missing) and list them."""
-    from cdi.topics import Topics, ensure_topics
+    """Create the monitor's topics on CDI_KAFKA_BOOTSTRAP (where missing, with their role's
+    retention: README "Topics") and list them with their partitions and retention configs. Existing
+    topics are not altered; where one differs from its role's configs, the difference is shown."""
+    from kafka.errors import KafkaError
+
+    from cdi.topics import Topics, describe_topic_configs, ensure_topics, topic_configs
 
     settings = settings_from_env()
     if not settings.bootstrap:
@@ -320,9 +328,50 @@ def topics() -> None:
         counts = ensure_topics(settings)
     except RuntimeError as exc:
         fail(str(exc))
+    configs: dict[str, dict[str, TopicConfig]] = {}
+    try:
+        configs = describe_topic_configs(settings)
+    except (KafkaError, RuntimeError) as exc:  # some Kafka-compatible brokers (the demo's) cannot describe them
+        console.print(f"[yellow]the broker did not report the topics' configs ({exc})[/]")
     names = Topics(settings.topic_prefix)
     for role, partitions in counts.items():
-        console.print(f"{names.name(role)}: {partitions} partitions")
+        held = configs.get(role, {})
+        line = f"{names.name(role)}: {partitions} partitions"
+        if held:
+            line += f", {configs_text(held)}"
+        # soft_wrap: one line per topic whatever the terminal's width, for grep.
+        console.print(line, soft_wrap=True)
+        differs = {key: value for key, value in topic_configs(role).items() if key in held and held[key].value != value}
+        if differs:
+            wanted = ", ".join(f"{key}={value}" for key, value in differs.items())
+            console.print(
+                f"  [yellow]differs from its role's configs ({wanted}): the topic existed and was not altered; "
+                "change it with kafka-configs.sh --alter if intended[/]",
+                soft_wrap=True,
+            )
+
+
+def configs_text(held: dict[str, TopicConfig]) -> str:
+    """The retention in words, then the configs set on the topic and those it inherits from the
+    broker: ``kept 30 days (retention.ms=...; cluster defaults: ...)``."""
+    from cdi.topics import DAY_MS, KEEP_FOREVER, SHOWN_CONFIGS
+
+    retention = held.get("retention.ms")
+    if retention is None or retention.value is None:
+        kept = "retention unknown"
+    elif retention.value == KEEP_FOREVER:
+        kept = "kept forever"
+    elif int(retention.value) % DAY_MS == 0:
+        days = int(retention.value) // DAY_MS
+        kept = f"kept {days:,} day{'s' if days != 1 else ''}"
+    else:
+        kept = f"kept {int(retention.value) / 3_600_000:g} hours"
+    own = [f"{key}={held[key].value}" for key in SHOWN_CONFIGS if key in held and held[key].on_topic]
+    inherited = [f"{key}={held[key].value}" for key in SHOWN_CONFIGS if key in held and not held[key].on_topic]
+    parts = [", ".join(own)] if own else []
+    if inherited:
+        parts.append("cluster defaults: " + ", ".join(inherited))
+    return f"{kept} ({'; '.join(parts)})"
 
 
 def namespace_settings(namespace: str | None) -> Settings:

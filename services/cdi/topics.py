@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 
 from kafka import KafkaAdminClient
-from kafka.admin import NewTopic
+from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from cdi.kafka_security import KafkaSecurity, explained
@@ -21,6 +21,43 @@ OUTPUT_ROLES = ("findings", "dead-letters")
 CASE_ROLES = ("case-actions",)
 # Events repartitioned by the key of the stage that reads them (see cdi.stream.app).
 INTERNAL_ROLES = ("case-events", "crime-events", "offender-events")
+
+DAY_MS = 24 * 60 * 60 * 1000
+KEEP_FOREVER = "-1"
+
+# How long each topic the monitor creates keeps its records (retention.ms), by role. The reasons,
+# which README "Topics" repeats for operators:
+# - findings: the record of every case. The workbench's view is rebuilt from it and an audit may
+#   ask for a finding years later, so nothing is deleted. (Not compacted: every finding about a
+#   subject, raised or resolved, under any rule, shares the subject's key.)
+# - case-actions: the trail of who acknowledged, assigned and closed each case; kept as long as
+#   the findings it acts on.
+# - dead-letters: raw rejected records, which may hold personal data in the wrong field: 30 days
+#   to investigate and replay a fault, and no longer.
+# - inputs: 400 days, as long as the workbench keeps input events no finding cites
+#   (CDI_CASES_EVENT_RETENTION_DAYS), so a rebuilt view holds the same timelines, and a year back
+#   (a crime awaits its outcome up to a year) can be replayed or exported.
+# Roles not listed (the internal stage topics) take the cluster's defaults, as before: they are
+# read within seconds and the workers' state is in the changelogs; the default (7 days on a stock
+# broker) bounds how long a stopped pipeline keeps what it repartitioned but had not yet read.
+# A topic that exists already is never altered (`cdi topics` shows where it differs).
+RETENTION_MS: dict[str, str] = {
+    "findings": KEEP_FOREVER,
+    "case-actions": KEEP_FOREVER,
+    "dead-letters": str(30 * DAY_MS),
+    **{role: str(400 * DAY_MS) for role in INPUT_ROLES},
+}
+
+
+def topic_configs(role: str) -> dict[str, str]:
+    """The topic-level configs a new topic of ``role`` is created with; none for internal roles."""
+    retention = RETENTION_MS.get(role)
+    if retention is None:
+        return {}
+    # Deletion by time only: a cluster-wide retention.bytes or compaction default would otherwise
+    # cut the record short.
+    return {"cleanup.policy": "delete", "retention.ms": retention, "retention.bytes": "-1"}
+
 
 # Which input topic each event type belongs on (the publisher's routing).
 TOPIC_FOR_TYPE = {
@@ -95,14 +132,17 @@ def admin(bootstrap: str, timeout: float = 30.0, security: KafkaSecurity | None 
 
 
 def ensure_topics(settings: Settings, timeout: float = 30.0) -> dict[str, int]:
-    """Create the monitor's topics where missing; return every role's partition count."""
+    """Create the monitor's topics where missing, with their role's configs (topic_configs);
+    return every role's partition count. A topic that exists is left as it is."""
     assert settings.bootstrap, "ensure_topics needs a broker"
     topics = Topics(settings.topic_prefix)
     client = admin(settings.bootstrap, timeout, settings.security)
     try:
         existing = set(client.list_topics())
         wanted = [
-            NewTopic(topics.name(role), settings.partitions, settings.replication_factor)
+            NewTopic(
+                topics.name(role), settings.partitions, settings.replication_factor, topic_configs=topic_configs(role)
+            )
             for role in topics.all_roles()
             if topics.name(role) not in existing
         ]
@@ -125,3 +165,39 @@ def partition_counts(client: KafkaAdminClient, topics: Topics, timeout: float) -
             missing = [role for role in topics.all_roles() if not counts.get(topics.name(role))]
             raise RuntimeError(f"topics {missing} did not appear within {timeout:.0f} s")
         time.sleep(0.2)
+
+
+SHOWN_CONFIGS = ("retention.ms", "retention.bytes", "cleanup.policy")
+
+
+@dataclass(frozen=True, slots=True)
+class TopicConfig:
+    value: str | None
+    source: str  # Kafka's config source: DYNAMIC_TOPIC_CONFIG (set on the topic), DEFAULT_CONFIG, ...
+
+    @property
+    def on_topic(self) -> bool:
+        return self.source == "DYNAMIC_TOPIC_CONFIG"
+
+
+def describe_topic_configs(settings: Settings, timeout: float = 30.0) -> dict[str, dict[str, TopicConfig]]:
+    """The retention and cleanup configs each role's topic has on the broker, with where each comes
+    from, for `cdi topics` to show beside what topic_configs would create."""
+    assert settings.bootstrap, "describe_topic_configs needs a broker"
+    topics = Topics(settings.topic_prefix)
+    client = admin(settings.bootstrap, timeout, settings.security)
+    try:
+        resources = [
+            ConfigResource(ConfigResourceType.TOPIC, topics.name(role), dict.fromkeys(SHOWN_CONFIGS))
+            for role in topics.all_roles()
+        ]
+        described = client.describe_configs(resources, config_filter="all").get("topic", {})
+    finally:
+        client.close()
+    return {
+        role: {
+            key: TopicConfig(config.get("value"), config["config_source"])
+            for key, config in described.get(topics.name(role), {}).items()
+        }
+        for role in topics.all_roles()
+    }
