@@ -128,9 +128,21 @@ def test_penalty_notice_raised_on_known_facts_names_what_was_not_checked():
     )
 
 
-def test_community_resolution_with_unknown_abuse_flags_and_code_raises_nothing():
+def test_a_community_resolution_known_only_by_a_group_with_restricted_offences_is_a_low_review_finding():
+    """A police.uk-style record: the group (violence against the person) holds offences a
+    community resolution is not for, and the export cannot say which one this was. Not silent,
+    not a breach: a low review finding asking for the offence code. rules-review 3.1."""
     s = Scenario()
     s.crime("C1", None, 1, None, "violence_against_the_person")
+    s.outcome("C1", 30, 8, offender=None, age=None, **UNKNOWN)
+    [finding] = findings(s, "CR_INELIGIBLE")
+    assert (finding.payload.severity, finding.payload.assessment) == ("low", "review")
+    assert "confirm the offence code on the crime record" in finding.payload.explanation
+
+
+def test_a_community_resolution_known_only_by_a_group_without_restricted_offences_raises_nothing():
+    s = Scenario()
+    s.crime("C1", None, 1, None, "theft")
     s.outcome("C1", 30, 8, offender=None, age=None, **UNKNOWN)
     assert findings(s, "CR_INELIGIBLE") == []
 

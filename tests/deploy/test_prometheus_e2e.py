@@ -133,9 +133,17 @@ def expectations(result: backtest.BacktestResult, truth: list[dict]) -> tuple[se
     """(alerts that must fire, alerts that must not), as (alertname, division) pairs, from the
     offline run's observations and the ground truth; ratios near a threshold are left out."""
     fire, quiet = {("CDIWatchdog", ""), ("CDIDeadLettersRising", "")}, set()
+    # Only breaches page; a review finding (say, a penalty notice flagged by the history heuristic
+    # alone) is counted apart and fires nothing.
+    breaches = {
+        (f.payload.rule, f.division)
+        for f in result.findings
+        if f.type == "finding.raised" and f.payload.assessment == "breach"
+    }
     for rule, alert in FINDING_ALERTS.items():
         for division in {t["division"] for t in truth if t["rule"] == rule}:
-            fire.add((alert, division))
+            if (rule, division) in breaches:
+                fire.add((alert, division))
 
     def judge(alert: str, values: dict[str, tuple[float, bool]], threshold: float, above: bool) -> None:
         for division, (value, enough) in values.items():

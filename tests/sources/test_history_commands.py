@@ -39,8 +39,15 @@ def test_a_police_uk_month_is_backtested_and_reported_as_published(tmp_path):
     assert done.returncode == 0, done.stderr
     said = " ".join(done.stderr.split())
     assert "5 anti-social behaviour (not a crime)" in said  # unmapped rows are reported, not dropped
-    raised = Counter(r["payload"]["rule"] for r in read_events(out) if r["type"] == "finding.raised")
-    assert raised == {"CAUTION_INDICTABLE_ONLY": 1, "CR_INELIGIBLE": 1, "PND_ELIGIBILITY": 1}
+    raised = Counter(
+        (r["payload"]["rule"], r["payload"]["assessment"]) for r in read_events(out) if r["type"] == "finding.raised"
+    )
+    assert raised == {
+        ("CAUTION_INDICTABLE_ONLY", "review"): 1,  # the export names neither the caution's kind nor who decided
+        ("CR_INELIGIBLE", "breach"): 1,
+        ("CR_INELIGIBLE", "review"): 1,  # violence: the category holds offences a resolution is not for
+        ("PND_ELIGIBILITY", "breach"): 1,
+    }
     page = tmp_path / "report.html"
     done = cdi("report", STREET, OUTCOMES, "--out", page)
     assert done.returncode == 0, done.stderr

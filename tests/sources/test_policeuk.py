@@ -271,10 +271,13 @@ def test_force_and_division_codes_are_contract_units(tmp_path: Path):
 
 def test_the_core_raises_exactly_the_expected_findings(imported: policeuk.PoliceUkImport):
     found = {(f.payload.rule, f.payload.subject.id): f.payload for f in offline_findings(imported.events)}
-    assert {key: p.severity for key, p in found.items()} == {
-        ("CAUTION_INDICTABLE_ONLY", ROBBERY_CAUTIONED): "high",  # critical when shown
-        ("CR_INELIGIBLE", ROBBERY_RESOLVED_LOCALLY): "high",
-        ("PND_ELIGIBILITY", OTHER_THEFT_PENALTY): "medium",
+    assert {key: (p.severity, p.assessment) for key, p in found.items()} == {
+        # The export names neither the caution's kind nor who decided: a review, critical when shown.
+        ("CAUTION_INDICTABLE_ONLY", ROBBERY_CAUTIONED): ("high", "review"),
+        ("CR_INELIGIBLE", ROBBERY_RESOLVED_LOCALLY): ("high", "breach"),
+        ("PND_ELIGIBILITY", OTHER_THEFT_PENALTY): ("medium", "breach"),
+        # Violence against the person holds offences a resolution is not for; the export cannot say which.
+        ("CR_INELIGIBLE", VIOLENCE_RESOLVED_LOCALLY): ("low", "review"),
     }
     caution = found["CAUTION_INDICTABLE_ONLY", ROBBERY_CAUTIONED].explanation
     # An export names neither the caution's kind nor who decided: a likely breach, and it says so.
@@ -294,11 +297,15 @@ def test_the_core_raises_exactly_the_expected_findings(imported: policeuk.Police
     assert "names no offender, so their age and offending history were not checked" in penalty
 
 
-def test_what_cannot_be_judged_raises_nothing(imported: policeuk.PoliceUkImport):
-    """A shoplifting penalty notice (value and age unpublished) and a community resolution for
-    violence (the category mixes common assault with rape; no domestic abuse flag) both pass."""
-    subjects = {f.payload.subject.id for f in offline_findings(imported.events)}
-    assert SHOPLIFTING_PENALTY not in subjects and VIOLENCE_RESOLVED_LOCALLY not in subjects
+def test_what_cannot_be_judged_raises_no_breach(imported: policeuk.PoliceUkImport):
+    """A shoplifting penalty notice (value and age unpublished) passes; a community resolution for
+    violence (the category mixes common assault with rape; no domestic abuse flag) is no breach,
+    only a review finding asking for the offence code (rules-review 3.1)."""
+    raised = offline_findings(imported.events)
+    assert SHOPLIFTING_PENALTY not in {f.payload.subject.id for f in raised}
+    [review] = [f.payload for f in raised if f.payload.subject.id == VIOLENCE_RESOLVED_LOCALLY]
+    assert review.assessment == "review"
+    assert "confirm the offence code on the crime record" in review.explanation
 
 
 # -- the mapping itself ---------------------------------------------------------------------------------

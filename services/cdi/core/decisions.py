@@ -49,6 +49,7 @@ class DecisionRules:
         evidence: list[str],
         explanation: str,
         out: Step,
+        assessment: str = findings.BREACH,
     ) -> None:
         if not rule.enabled or rule.name in case.raised:
             return
@@ -62,6 +63,7 @@ class DecisionRules:
                 evidence,
                 explanation,
                 rule.guidance,
+                assessment,
             )
         )
 
@@ -110,6 +112,7 @@ class DecisionRules:
                 f"no breach: check that the record evidences the victim's decision, the lines of enquiry "
                 f"and a supervisor's review (closures within {self.fast.params['min_days']} days are checked).",
                 out,
+                findings.REVIEW,  # timing alone shows no breach
             )
         kind = self.reference.outcome_types.get(outcome.outcome_type)
         if kind is not None and kind.disposal is not None and kind.disposal != "charge":
@@ -160,7 +163,10 @@ class DecisionRules:
         if outcome.caution_kind is None:  # s17 governs simple cautions only
             severity = findings.one_step_lower(severity) if missing else severity
             explanation += KIND_NOT_RECORDED
-        self._raise(case, self.indictable, severity, event, crime.offence_group, evidence, explanation, out)
+        # Shown only when a condition is recorded as absent on a caution known to be simple.
+        settled = bool(missing) and outcome.caution_kind is not None
+        assessment = findings.BREACH if settled else findings.REVIEW
+        self._raise(case, self.indictable, severity, event, crime.offence_group, evidence, explanation, out, assessment)
 
     def _specified_either_way(
         self,
@@ -178,6 +184,7 @@ class DecisionRules:
         if exceptional and rank_ok:
             return
         severity = self.specified.severity
+        settled = outcome.caution_kind is not None
         if exceptional is False:
             why = "no exceptional circumstances recorded"
         elif rank is not None and not rank_ok:
@@ -188,13 +195,15 @@ class DecisionRules:
             unknown = ["exceptional circumstances"] if exceptional is None else []
             unknown += ["the decision maker's rank"] if rank is None else []
             severity = findings.one_step_lower(severity)
+            settled = False
             why = f"{findings.not_recorded(unknown)} (at least {rank_min} rank is needed); confirm on the crime record"
         explanation = f"{_caution(outcome)} for crime {case.key}, {what}, a specified either-way offence: {why}."
         if outcome.caution_kind is None:  # s17 governs simple cautions only
             if exceptional is False or (rank is not None and not rank_ok):
                 severity = findings.one_step_lower(severity)
             explanation += KIND_NOT_RECORDED
-        self._raise(case, self.specified, severity, event, crime.offence_group, evidence, explanation, out)
+        assessment = findings.BREACH if settled else findings.REVIEW
+        self._raise(case, self.specified, severity, event, crime.offence_group, evidence, explanation, out, assessment)
 
     def _forward(
         self, case: CrimeCase, crime: Classification, event: Event, outcome: OutcomeAssigned, disposal: str, out: Step

@@ -47,6 +47,13 @@ class DisposalRules:
         self.pnd = config.rule(PND_ELIGIBILITY)
         self.cannabis = config.rule(CANNABIS_ESCALATION)
         self.cr = config.rule(CR_INELIGIBLE)
+        # Offence groups holding an offence a community resolution is not for (indictable-only or
+        # high-harm): a resolution known only by its group (a police.uk export) is one to review.
+        self.cr_restricted_groups = frozenset(
+            o.offence_group
+            for o in reference.offence_codes.values()
+            if o.mode_of_trial == "indictable_only" or reference.policy(o.code).high_harm
+        )
 
     def judge(self, event: Event, d: DisposalObserved, history: list[HistoryItem], out: Step) -> None:
         offence_day = epoch_day(d.offence_date)
@@ -117,6 +124,15 @@ class DisposalRules:
                 priors += found
             if d.victim_views_recorded is False:
                 reasons.append("no record of the victim's views")
+            if not reasons and d.hocr_code is None and d.offence_group in self.cr_restricted_groups:
+                # The export names only the group, which holds offences a resolution is not for:
+                # not a breach the records show, one to look at (rules-review 3.1).
+                reasons.append(
+                    f"{d.offence_group.replace('_', ' ')} includes offences a community resolution is not for "
+                    "(indictable-only or high-harm); confirm the offence code on the crime record"
+                )
+                out.findings.append(self._finding(self.cr, "low", event, d, priors, reasons, findings.REVIEW))
+                return
             if reasons:
                 severity = self.cr.params["severity_serious"] if serious else self.cr.severity
                 if under_18:  # the child gravity matrix allows more for children (rules-review 1.10 [K])
@@ -159,11 +175,13 @@ class DisposalRules:
                 "the source does not say whether the caution was simple or conditional "
                 "(s17 restricts simple cautions only)"
             )
-        out.findings.append(self._finding(self.repeat, severity, event, d, priors, reasons))
+        assessment = findings.BREACH if proven and d.caution_kind is not None else findings.REVIEW
+        out.findings.append(self._finding(self.repeat, severity, event, d, priors, reasons, assessment))
 
     def _pnd(self, event, d, policy, under_18, within, out) -> None:  # type: ignore[no-untyped-def]
         params = self.pnd.params
         reasons, priors, serious = [], [], False
+        heuristic = None  # the significant-history flag, the one reason that is not a rule
         # The penalty notice scheme lists its offences exhaustively, so a code of the reference
         # tables that is not listed as eligible is ineligible. A code the tables do not know (a
         # force sub-code, an obsolete code) is not judged: rules-review 1.8.
@@ -188,17 +206,17 @@ class DisposalRules:
             recent = within(int(params["significant_history_days"]))
             if len(recent) >= int(params["significant_history_min"]):
                 # A risk flag, not a guidance threshold: it never raises the severity (rules-review 1.8).
-                reasons.append(
+                heuristic = (
                     f"{len(recent)} disposals within {params['significant_history_days']} days (a "
                     f"significant offending history by the monitor's heuristic, not a guidance threshold)"
                 )
+                reasons.append(heuristic)
                 priors += recent
         if reasons:
-            out.findings.append(
-                self._finding(
-                    self.pnd, params["severity_serious"] if serious else self.pnd.severity, event, d, priors, reasons
-                )
-            )
+            # The heuristic alone shows no breach: the finding asks for a review.
+            assessment = findings.REVIEW if reasons == [heuristic] else findings.BREACH
+            severity = params["severity_serious"] if serious else self.pnd.severity
+            out.findings.append(self._finding(self.pnd, severity, event, d, priors, reasons, assessment))
 
     @staticmethod
     def _kinds(items: list[HistoryItem]) -> str:
@@ -220,7 +238,9 @@ class DisposalRules:
             notes.append(f"the source names no offender, so {what} not checked")
         return notes
 
-    def _finding(self, rule, severity, event, d, priors, reasons) -> Event:  # type: ignore[no-untyped-def]
+    def _finding(  # type: ignore[no-untyped-def]
+        self, rule, severity, event, d, priors, reasons, assessment: str = findings.BREACH
+    ) -> Event:
         if d.hocr_code is None:
             offence = f"no Home Office code ({d.offence_group.replace('_', ' ')})"
         else:
@@ -241,6 +261,7 @@ class DisposalRules:
             evidence,
             explanation,
             rule.guidance,
+            assessment,
         )
 
 

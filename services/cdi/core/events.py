@@ -119,6 +119,9 @@ class FindingRaised:
     explanation: str
     guidance: str
     rules_version: str
+    # BREACH: the records show the rule broken. REVIEW: they cannot settle it (a fact the source
+    # does not record, or a heuristic): someone must look before it counts as a breach.
+    assessment: str = "breach"
 
 
 @dataclass(frozen=True, slots=True)

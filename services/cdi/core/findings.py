@@ -12,6 +12,10 @@ from cdi.core.events import Event, FindingRaised, FindingResolved, Subject
 from cdi.core.times import format_time
 
 SEVERITIES = ("low", "medium", "high", "critical")
+# A finding's assessment: the records show a breach, or they cannot settle the question and a
+# person must review it. Review findings are counted apart and never page (docs/rules.md).
+BREACH, REVIEW = "breach", "review"
+ASSESSMENTS = (BREACH, REVIEW)
 
 
 def one_step_lower(severity: str) -> str:
@@ -57,6 +61,7 @@ def raised(
     evidence: list[str],
     explanation: str,
     guidance: str,
+    assessment: str = BREACH,
 ) -> Event:
     fid = finding_id(rule, subject)
     return Event(
@@ -77,6 +82,7 @@ def raised(
             explanation=explanation,
             guidance=guidance,
             rules_version=ctx.rules_version,
+            assessment=assessment,
         ),
     )
 

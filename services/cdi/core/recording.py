@@ -230,6 +230,7 @@ class IncidentLogic:
             )
         story.append(f"no crime record was linked to it by {format_time(due)}")
         severity = self.not_crimed.severity_for(group)
+        assessment = findings.BREACH
         closing = self.reference.incident_code(case.closing_code or "")
         closed_in_time = case.closed_at is not None and case.closed_at <= due
         if closed_in_time and closing is not None and closing.code_class == "crimed":
@@ -240,6 +241,7 @@ class IncidentLogic:
                 "check for a crime under another reference before treating it as unrecorded"
             )
             severity = findings.one_step_lower(severity)
+            assessment = findings.REVIEW
         elif closed_in_time:
             story.append(
                 f"it was closed as {case.closing_code}"
@@ -254,6 +256,7 @@ class IncidentLogic:
                 evidence=self._evidence(case, due),
                 explanation="; ".join(story) + f". Deadline: {format_duration(self.check_deadline)} from the report.",
                 guidance=self.not_crimed.guidance,
+                assessment=assessment,
             )
         )
 

@@ -15,6 +15,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from cdi.core.events import Event
+from cdi.core.findings import REVIEW
 from cdi.core.observations import (
     CancellationCounted,
     CrimeCounted,
@@ -140,7 +141,14 @@ class Metrics:
         )
         self.findings = Counter(
             "cdi_findings_raised",
-            "Findings raised",
+            "Findings raised that the records show to be breaches (assessment breach)",
+            ["rule", "severity", "division", "offence_group"],
+            registry=registry,
+        )
+        # Apart from breaches, so no rate, compliance figure or alert counts a question as a breach.
+        self.reviews = Counter(
+            "cdi_findings_review",
+            "Findings raised for review: the records cannot settle them (assessment review)",
             ["rule", "severity", "division", "offence_group"],
             registry=registry,
         )
@@ -222,7 +230,8 @@ class Metrics:
             division = self.labels.division(finding.division)
             group = self.labels.offence_group(p.offence_group or UNKNOWN_GROUP)
             if finding.type == "finding.raised":
-                self.findings.labels(p.rule, p.severity, division, group).inc()
+                counter = self.reviews if p.assessment == REVIEW else self.findings
+                counter.labels(p.rule, p.severity, division, group).inc()
             else:
                 self.resolved.labels(p.rule, p.resolution, division, group).inc()
 
