@@ -79,7 +79,7 @@ def phases(log: str) -> dict[str, float]:
     which waits for the killed member's session to expire), from there to "Worker ready" (table
     recovery), and how many changelog records the recovery read."""
     lines = log.splitlines()
-    began = _stamp(lines[0])
+    began = _stamp(next(x for x in lines if x.startswith("[")))  # Faust's own lines carry the time
     assigned = next(_stamp(x) for x in lines if "Executing _on_partitions_assigned" in x)
     ready = next(_stamp(x) for x in lines if "Worker ready" in x)
     highwater = _table(lines, "Highwater - Active")

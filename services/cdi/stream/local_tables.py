@@ -35,16 +35,19 @@ class LocalTables:
         """Before the worker starts: drop local files a crashed run left; returns True if it did."""
         dropped = False
         if self.marker.exists() and self.tabledir.exists():
-            log.warning(
-                "the last worker run did not stop cleanly: its local table files (%s) may be ahead of "
-                "the changelog, so they are deleted and the tables are rebuilt from the changelog topics",
-                self.tabledir,
-            )
             shutil.rmtree(self.tabledir)
             dropped = True
         self.marker.parent.mkdir(parents=True, exist_ok=True)
         self.marker.touch()
         return dropped
+
+    def report(self) -> None:
+        """Say what ``open`` did, once the worker's logging is set up."""
+        log.warning(
+            "the last worker run did not stop cleanly: its local table files (%s) may have been ahead of "
+            "the changelog, so they were deleted and the tables are rebuilt from the changelog topics",
+            self.tabledir,
+        )
 
     def close(self) -> None:
         """After a clean stop (offsets committed, changelog flushed, stores closed)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import faust
 
 from cdi.settings import Settings
@@ -10,13 +12,21 @@ from cdi.stream.local_tables import LocalTables
 from cdi.topics import ensure_topics
 
 
+def _report(local: LocalTables) -> Callable[[], Awaitable[None]]:
+    async def report() -> None:
+        local.report()
+
+    return report
+
+
 def run_worker(settings: Settings) -> None:
     counts = ensure_topics(settings)
     app = build_app(settings, counts)
     # Only RocksDB keeps table state on disk between runs; the memory store rebuilds every time.
     local = LocalTables(app.conf.tabledir) if settings.store == "rocksdb" else None
-    if local is not None:
-        local.open()
+    if local is not None and local.open():
+        # Faust sets up logging when the worker starts: say it then, with the worker's format.
+        app.task(_report(local), on_leader=False)
     worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
     try:
         worker.execute_from_commandline()
