@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +16,7 @@ from cdi.core.stage import CRIMES, INCIDENTS, OFFENDERS
 from cdi.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
+    from cdi.core.events import Event
     from cdi.topics import TopicConfig
 
 console = Console(stderr=True)
@@ -248,16 +251,7 @@ def backtest(
             ],
         )
     total = sum(result.events.values())
-    summary = Table(title=f"Backtest of {source.name}", show_header=True)
-    summary.add_column("rule")
-    summary.add_column("raised", justify="right")
-    summary.add_column("resolved", justify="right")
-    rules: dict[str, list[int]] = {}
-    for f in result.findings:
-        rules.setdefault(f.payload.rule, [0, 0])[0 if f.type == "finding.raised" else 1] += 1
-    for rule, (raised, resolved) in sorted(rules.items()):
-        summary.add_row(rule, f"{raised:,}", f"{resolved:,}")
-    tables.print(summary)
+    tables.print(findings_table(f"Backtest of {source.name}", result.findings))
     rate = total / result.seconds if result.seconds else 0.0
     console.print(
         f"{result.lines:,} lines: {total:,} events applied, {result.duplicates:,} duplicates dropped, "
@@ -287,6 +281,30 @@ def backtest(
             for key in unexpected[:10]:
                 console.print(f"  unexpected: {key}")
             raise SystemExit(1)
+
+
+def findings_table(title: str, findings: Sequence[Event]) -> Table:
+    """Findings raised per rule, breaches apart from those for review (never summed together:
+    docs/rules.md, "Breach or review"), and resolutions."""
+    from cdi.core.findings import REVIEW
+
+    columns = ("breach", REVIEW, "resolved")
+    rules: dict[str, Counter[str]] = {}
+    for f in findings:
+        column = "resolved"
+        if f.type == "finding.raised":  # a resolution carries no assessment
+            column = REVIEW if f.payload.assessment == REVIEW else "breach"
+        rules.setdefault(f.payload.rule, Counter())[column] += 1
+    table = Table(title=title, show_header=True)
+    table.add_column("rule")
+    for header in ("breaches", "for review", "resolved"):
+        table.add_column(header, justify="right")
+    for rule, counts in sorted(rules.items()):
+        table.add_row(rule, *(f"{counts[c]:,}" for c in columns))
+    table.add_section()
+    every = sum(rules.values(), Counter())
+    table.add_row("all rules", *(f"{every[c]:,}" for c in columns))
+    return table
 
 
 def compare_rules(source, selection, rules_a: Path | None, rules_b: Path, diff_out: Path | None) -> None:  # type: ignore[no-untyped-def]
@@ -641,7 +659,10 @@ def report(
         )
     overall = summary.compliance_overall
     compliance = f"; recording compliance {overall.share:.1%}" if overall is not None else ""
-    console.print(f"report written to {out}: {summary.findings_raised:,} findings raised{compliance}")
+    console.print(
+        f"report written to {out}: {summary.findings_raised:,} breaches and "
+        f"{summary.reviews_raised:,} findings for review raised{compliance}"
+    )
 
 
 @main.command()

@@ -323,5 +323,6 @@ def test_the_wheel_carries_schemas_reference_tables_and_rules(tmp_path):
         "cdi/workbench/static/vendor/LICENSE-htmx.txt",
         "cdi/workbench/migrations/env.py",
         "cdi/workbench/migrations/versions/0001_cases_view.py",
+        "cdi/workbench/migrations/versions/0002_finding_assessment.py",
     ):
         assert data in names

@@ -23,6 +23,7 @@ from cdi.core.observations import Observation, OutcomeCounted, RecordingDecision
 from cdi.history import read_events, write_events
 from cdi.report import Proportion, ReportSummary, wilson_interval, write_report
 from cdi.simulation import NOT_CRIMED, SimulationOptions, simulate, write_simulation
+from cdi.sources import open_history
 
 
 def _escaped(text: str) -> str:
@@ -187,13 +188,24 @@ def test_finding_counts_equal_the_findings(run: Run, report: tuple[ReportSummary
     summary, _ = report
     raised = {f["payload"]["finding_id"]: f for f in run.findings if f["type"] == "finding.raised"}
     resolved = {f["payload"]["finding_id"] for f in run.findings if f["type"] == "finding.resolved"}
-    assert summary.findings_raised == len(raised) and summary.findings_resolved == len(resolved)
-    assert summary.findings_by_rule == dict(Counter(f["payload"]["rule"] for f in raised.values()))
-    assert summary.findings_by_severity == dict(Counter(f["payload"]["severity"] for f in raised.values()))
-    assert summary.findings_by_division == dict(Counter(f["division"] for f in raised.values()))
-    # Each not_recorded decision is exactly one unrecorded-incident finding: the two sections agree.
+    breaches = {fid: f for fid, f in raised.items() if f["payload"]["assessment"] == "breach"}
+    reviews = {fid: f for fid, f in raised.items() if f["payload"]["assessment"] == "review"}
+    assert len(breaches) + len(reviews) == len(raised)
+    assert summary.findings_raised == len(breaches) and summary.reviews_raised == len(reviews)
+    assert summary.findings_resolved == len(resolved & breaches.keys())
+    assert summary.reviews_resolved == len(resolved & reviews.keys())
+    for counted, found in ((summary.findings_by_rule, breaches), (summary.reviews_by_rule, reviews)):
+        assert counted == dict(Counter(f["payload"]["rule"] for f in found.values()))
+    assert summary.findings_by_severity == dict(Counter(f["payload"]["severity"] for f in breaches.values()))
+    assert summary.reviews_by_severity == dict(Counter(f["payload"]["severity"] for f in reviews.values()))
+    assert summary.findings_by_division == dict(Counter(f["division"] for f in breaches.values()))
+    assert summary.reviews_by_division == dict(Counter(f["division"] for f in reviews.values()))
+    # Seed 1 closes 17 incidents as crime recorded with no crime linked (a missing link: for
+    # review) and has one fast unsuccessful outcome (timing alone).
+    assert summary.reviews_by_rule == {NOT_CRIMED: 17, "FAST_UNSUCCESSFUL_OUTCOME": 1}
+    # Each not_recorded decision is exactly one unrecorded-incident finding, a breach or for review.
     not_recorded = sum(d["not_recorded"] for d in summary.decisions_by_division.values())
-    assert summary.findings_by_rule[NOT_CRIMED] == not_recorded
+    assert summary.findings_by_rule[NOT_CRIMED] + summary.reviews_by_rule[NOT_CRIMED] == not_recorded
 
 
 def test_below_benchmark_lists_exactly_the_rows_whose_interval_is_under_it(report: tuple[ReportSummary, str]) -> None:
@@ -271,7 +283,11 @@ def test_page_is_well_formed(report: tuple[ReportSummary, str]) -> None:
     assert parsed.stack == []
     assert [i for i, n in parsed.ids.items() if n > 1] == []
     assert parsed.tags["svg"] == 6  # compliance x2, within 24 h, outcomes, findings x2
-    assert parsed.tags["details"] == len(_summary(report).findings_by_rule | _summary(report).resolved_by_rule)
+    summary = _summary(report)
+    # One block per rule among the breaches, and one per rule among the findings for review.
+    assert parsed.tags["details"] == len(summary.findings_by_rule | summary.resolved_by_rule) + len(
+        summary.reviews_by_rule | summary.reviews_resolved_by_rule
+    )
 
 
 def _summary(report: tuple[ReportSummary, str]) -> ReportSummary:
@@ -352,9 +368,14 @@ def test_report_from_a_findings_file_alone(run: Run, tmp_path: Path) -> None:
     assert summary.compliance_overall is None and summary.within_24h_overall is None
     assert summary.compliance_by_division == {} and summary.within_24h_by_division == {}
     assert summary.outcomes_by_division == {} and summary.below_benchmark == ()
-    assert summary.findings_by_rule == dict(
-        Counter(f["payload"]["rule"] for f in findings if f["type"] == "finding.raised")
-    )
+    for counted, assessment in ((summary.findings_by_rule, "breach"), (summary.reviews_by_rule, "review")):
+        assert counted == dict(
+            Counter(
+                f["payload"]["rule"]
+                for f in findings
+                if f["type"] == "finding.raised" and f["payload"]["assessment"] == assessment
+            )
+        )
     # Each rate section says it needs the history, not a findings file.
     assert page.count("cannot be computed from a findings file") == 3
     assert "made from findings alone" in page
@@ -449,3 +470,85 @@ def test_a_history_is_not_a_findings_file(run: Run, tmp_path: Path) -> None:
     history = list(read_events(run.history))[:3]
     with pytest.raises(ValueError, match="not a history"):
         write_report(tmp_path / "x.html", history, None, title="t", sources=[])
+
+
+# -- breaches apart from findings for review --------------------------------------------------------
+
+POLICE_UK = Path(__file__).parents[1] / "fixtures" / "policeuk"
+
+
+def _section(page: str, section_id: str) -> str:
+    start = page.index(f'<section id="{section_id}">')
+    return page[start : page.index("</section>", start)]
+
+
+def test_a_police_uk_month_shows_its_findings_for_review_apart(tmp_path: Path) -> None:
+    source = open_history([POLICE_UK / "2022-01-kent-street.csv", POLICE_UK / "2022-01-kent-outcomes.csv"])
+    result = backtest.run(source, keep_observations=True)
+    findings = [f.to_dict() for f in result.findings]
+    out = tmp_path / "kent.html"
+    summary = write_report(out, findings, result.observations, title="Kent, January 2022", sources=["kent"])
+    page = out.read_text(encoding="utf-8")
+
+    assert (summary.findings_raised, summary.reviews_raised) == (2, 2)
+    assert summary.findings_by_rule == {"CR_INELIGIBLE": 1, "PND_ELIGIBILITY": 1}
+    assert summary.reviews_by_rule == {"CAUTION_INDICTABLE_ONLY": 1, "CR_INELIGIBLE": 1}
+    assert summary.findings_by_severity == {"high": 1, "medium": 1}
+    assert summary.reviews_by_severity == {"high": 1, "low": 1}
+    assert (summary.findings_resolved, summary.reviews_resolved) == (0, 0)
+
+    said = " ".join(page.split())
+    assert "2 breaches raised, 0 resolved; 2 for review, 0 resolved" in said
+    tables = " ".join(_section(page, "findings-summary").split())
+    assert tables.index("Breaches by rule and severity") < tables.index("For review by rule and severity")
+    assert '<a href="#review-CAUTION_INDICTABLE_ONLY">' in tables and "#rule-CAUTION_INDICTABLE_ONLY" not in tables
+    breaches, reviews = _section(page, "findings-list"), _section(page, "review-list")
+    assert "CR_INELIGIBLE: 1 breach (1 high)" in breaches and "PND_ELIGIBILITY: 1 breach (1 medium)" in breaches
+    assert "CAUTION_INDICTABLE_ONLY: 1 finding for review (1 high)" in reviews
+    assert "CR_INELIGIBLE: 1 finding for review (1 low)" in reviews
+    for f in findings:
+        fid, assessment = f["payload"]["finding_id"], f["payload"]["assessment"]
+        assert (fid in breaches, fid in reviews) == (assessment == "breach", assessment == "review"), fid
+    assert reviews.count('<span class="review">for review</span>') == 2
+    parsed = _parse(page)
+    assert parsed.errors == [] and [i for i, n in parsed.ids.items() if n > 1] == []
+
+
+def test_a_finding_without_an_assessment_is_a_breach_and_reviews_make_no_breach_total(tmp_path: Path) -> None:
+    older = _raised("CRD_LATE/crime/CR-1")  # written before rules 2026.12.1: no assessment
+    breach = _raised("CRD_LATE/crime/CR-2", assessment="breach", severity="high")
+    review = _raised(
+        "CRIME_INDICATIVE_INCIDENT_NOT_CRIMED/incident/INC-3",
+        rule="CRIME_INDICATIVE_INCIDENT_NOT_CRIMED",
+        assessment="review",
+        division="SOUTH",
+    )
+    cleared = {
+        **review,
+        "type": "finding.resolved",
+        "event_id": "CRIME_INDICATIVE_INCIDENT_NOT_CRIMED/incident/INC-3#resolved",
+        "payload": {**review["payload"], "resolution": "recorded_late"},
+    }
+    out = tmp_path / "mixed.html"
+    summary = write_report(out, [older, breach, review, cleared], None, title="t", sources=[])
+    assert (summary.findings_raised, summary.findings_resolved) == (2, 0)
+    assert (summary.reviews_raised, summary.reviews_resolved) == (1, 1)
+    assert summary.findings_by_rule == {"CRD_LATE": 2} and summary.findings_by_division == {"NORTH": 2}
+    assert summary.findings_by_severity == {"high": 1, "medium": 1}
+    assert summary.reviews_by_rule == {"CRIME_INDICATIVE_INCIDENT_NOT_CRIMED": 1}
+    assert summary.reviews_resolved_by_rule == {"CRIME_INDICATIVE_INCIDENT_NOT_CRIMED": 1}
+    assert summary.reviews_by_division == {"SOUTH": 1}
+    page = " ".join(out.read_text(encoding="utf-8").split())
+    # The breach total row: high, medium, raised, resolved; the review finding is in none of it.
+    breach_total = (
+        '<tr class="total"><td>All rules</td><td class="n">1</td><td class="n">1</td>'
+        '<td class="n">2</td><td class="n">0</td></tr>'
+    )
+    assert breach_total in page
+    assert "CRIME_INDICATIVE_INCIDENT_NOT_CRIMED: 1 finding for review (1 medium); 1 resolved" in page
+
+    # Only findings for review: no breach chart, and the page says there is no breach.
+    summary = write_report(out, [review], None, title="t", sources=[])
+    assert (summary.findings_raised, summary.reviews_raised) == (0, 1)
+    page = out.read_text(encoding="utf-8")
+    assert "<svg" not in page and "No finding in the input is a breach." in page

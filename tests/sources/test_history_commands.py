@@ -48,11 +48,25 @@ def test_a_police_uk_month_is_backtested_and_reported_as_published(tmp_path):
         ("CR_INELIGIBLE", "review"): 1,  # violence: the category holds offences a resolution is not for
         ("PND_ELIGIBILITY", "breach"): 1,
     }
+    # The summary table counts breaches and findings for review in columns apart.
+    rows = {
+        cells[0]: cells[1:]
+        for line in done.stdout.splitlines()
+        if len(cells := [c.strip() for c in line.split("│")[1:-1]]) == 4
+    }
+    assert rows == {  # breaches, for review, resolved
+        "CAUTION_INDICTABLE_ONLY": ["0", "1", "0"],
+        "CR_INELIGIBLE": ["1", "1", "0"],
+        "PND_ELIGIBILITY": ["1", "0", "0"],
+        "all rules": ["2", "2", "0"],
+    }
     page = tmp_path / "report.html"
     done = cdi("report", STREET, OUTCOMES, "--out", page)
     assert done.returncode == 0, done.stderr
+    assert "2 breaches and 2 findings for review raised" in " ".join(done.stderr.split())
     text = page.read_text()
     assert "CAUTION_INDICTABLE_ONLY" in text and "http://" not in text.replace("http://www.w3.org", "")
+    assert '<details id="review-CAUTION_INDICTABLE_ONLY">' in text and 'id="rule-CAUTION_INDICTABLE_ONLY"' not in text
 
 
 def test_sources_are_recognised_by_content_not_name(history, tmp_path):

@@ -69,6 +69,7 @@ def test_the_list_equals_the_backtest(fed, served):
     sample = items[0]
     source = raised[sample["finding_id"]].payload
     assert sample["rule"] == source.rule and sample["severity"] == source.severity
+    assert {i["finding_id"]: i["assessment"] for i in items} == {f: r.payload.assessment for f, r in raised.items()}
     assert sample["explanation"] == source.explanation and sample["rules_version"] == source.rules_version
 
 
@@ -82,6 +83,7 @@ def test_filters_and_paging_are_exact(fed, served):
             "division": f.division,
             "offence_group": f.payload.offence_group,
             "status": expected_status(fid, resolved),
+            "assessment": f.payload.assessment,
             "at": f.at,
         }
         for fid, f in raised.items()
@@ -98,6 +100,8 @@ def test_filters_and_paging_are_exact(fed, served):
         ({"severity": "high,critical"}, lambda r: r["severity"] in {"high", "critical"}),
         ({"offence_group": group}, lambda r: r["offence_group"] == group),
         ({"status": "resolved"}, lambda r: r["status"] == "resolved"),
+        ({"assessment": "review"}, lambda r: r["assessment"] == "review"),
+        ({"assessment": "breach", "rule": rule}, lambda r: r["assessment"] == "breach" and r["rule"] == rule),
         (
             {"pipeline": "live", "rule": rule, "division": division},
             lambda r: r["rule"] == rule and r["division"] == division,
@@ -119,10 +123,15 @@ def test_filters_and_paging_are_exact(fed, served):
         whole = [i["finding_id"] for i in all_findings(client, limit=500)]
         assert paged == whole and len(set(paged)) == len(raised)
         counts = client.get("/api/v1/counts").json()
-        assert Counter({(c["rule"], c["division"], c["status"]): c["count"] for c in counts["items"]}) == Counter(
-            (r["rule"], r["division"], r["status"]) for r in rows
+        key = ("rule", "division", "status", "assessment")
+        assert {tuple(c[k] for k in key): c["count"] for c in counts["items"]} == Counter(
+            tuple(r[k] for k in key) for r in rows
         )
         assert counts["total"] == len(rows)
+        assert counts["by_assessment"] == {a: sum(r["assessment"] == a for r in rows) for a in ("breach", "review")}
+        assert counts["by_assessment"]["review"] > 0, "seed 11 raises findings for review"
+        bad = client.get("/api/v1/counts", params={"assessment": "maybe"})
+        assert bad.status_code == 422 and "assessment must be among" in bad.text
         bad = client.get("/api/v1/findings", params={"status": "pending"})
         assert bad.status_code == 422 and "status must be among" in bad.text
         assert client.get("/api/v1/findings", params={"cursor": "not-ours"}).status_code == 422

@@ -1,8 +1,9 @@
 """The case workbench's pages in a real headless Chromium, against a real `cdi serve` fed by a
 real worker on a real Kafka broker: sign in, watch findings arrive in the list without a reload
 while a simulated history streams, filter it, open a case's timeline, acknowledge and assign it,
-and find exactly those actions on the case-actions topic. A viewer reads a case but gets no
-action forms, and a page without a session goes to the sign-in form.
+find exactly those actions on the case-actions topic, then filter to the findings for review. A
+viewer reads a case but gets no action forms, and a page without a session goes to the sign-in
+form.
 
 Screenshots of the list and of a case go to tests/artefacts/ (workbench-list.png,
 workbench-case.png); with CDI_UPDATE_DOCS_IMAGES=1 they are also copied to docs/images/, where
@@ -48,6 +49,11 @@ OPERATOR, OPERATOR_TOKEN = TOKENS["operator"]
 ROWS_JS = """
 return Array.from(document.querySelectorAll("tbody#case-rows tr[data-finding-id]")).map(
   (tr) => [tr.dataset.findingId, tr.querySelector(".rule").textContent.trim()]);
+"""
+# Each row's review badge text, or null on a breach.
+BADGES_JS = """
+return Array.from(document.querySelectorAll("tbody#case-rows tr[data-finding-id]")).map(
+  (tr) => { const b = tr.querySelector(".badge-review"); return b ? b.textContent.trim() : null; });
 """
 TOTAL_JS = "const t = document.getElementById('total'); return t ? t.textContent.trim() : null;"
 # Neither a request in flight nor a swap settling: the page shows what it is going to show.
@@ -268,6 +274,23 @@ def test_findings_stream_into_the_list_and_a_case_is_worked_in_the_browser(stack
     assert all(p["by"] == OPERATOR and p["role"] == "operator" and p["finding_id"] == fid for p in payloads)
     assert "assignee" not in payloads[0]
     assert payloads[1]["assignee"] == {"kind": "team", "ref": "NORTH-CMU"}
+
+    # 6. The findings for review, through the assessment filter: each row wears the review badge,
+    # and the header counts them apart from the breaches.
+    browser.get(f"{serve.url}/cases")
+    until(browser, lambda d: total(d) is not None, "the case list")
+    Select(browser.find_element(By.ID, "f-assessment")).select_by_value("review")
+    browser.find_element(By.ID, "apply-filters").click()
+    until(browser, lambda d: parse_qs(urlsplit(d.current_url).query).get("assessment") == ["review"], "the filter")
+    with serve.client("viewer") as api:
+        listed = api.get("/api/v1/findings", params={"assessment": "review", "status": "open"}).json()["items"]
+    expected = [i["finding_id"] for i in listed]
+    assert expected, "seed 23 leaves findings for review open"
+    until(browser, lambda d: [r[0] for r in rows(d)] == expected, "the rows for review")
+    assert browser.execute_script(BADGES_JS) == ["review"] * len(expected)
+    assert browser.find_element(By.ID, "total-reviews").text == str(len(expected))
+    assert browser.find_element(By.ID, "total-breaches").text == "0"
+    assert Select(browser.find_element(By.ID, "f-assessment")).first_selected_option.get_attribute("value") == "review"
 
 
 def test_a_viewer_reads_a_case_without_action_forms_and_no_session_means_sign_in(stack, history, browser):

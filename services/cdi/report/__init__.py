@@ -3,7 +3,8 @@
 ``write_report(out, findings, observations, title=..., sources=..., rules_version=None)``
 writes one HTML file (inline CSS and SVG charts, nothing fetched) with recording compliance and
 timeliness by division and offence group with 95% Wilson intervals, the outcome mix, and the
-findings by rule, severity and division with their evidence; it returns a ``ReportSummary``.
+findings by rule, severity and division with their evidence, the breaches apart from those for
+review; it returns a ``ReportSummary``.
 See docs/report.md for the sections and definitions.
 """
 

@@ -1,5 +1,6 @@
 """Findings as the report reads them: raised and resolved events paired by finding id, tallied
-by rule, severity and division, and grouped by rule for the listing."""
+by rule, severity and division, and grouped by rule for the listing, breaches apart from the
+findings for review (docs/rules.md, "Breach or review")."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from cdi.core.findings import BREACH, REVIEW
 from cdi.core.times import parse_time
 
 RAISED = "finding.raised"
@@ -43,6 +45,8 @@ class Finding:
     evidence: tuple[str, ...]
     explanation: str
     rules_version: str | None
+    # From the raise; absent there (rules before 2026.12.1) or with the raise not in the input: a breach.
+    assessment: str = BREACH
     resolution: Resolution | None = None
 
 
@@ -56,7 +60,9 @@ class RuleGroup:
 
 
 @dataclass(slots=True)
-class FindingsDigest:
+class Tally:
+    """The findings of one assessment: the breaches, or those for review."""
+
     raised: int = 0
     resolved: int = 0
     raised_by_rule: Counter[str] = field(default_factory=Counter)
@@ -64,9 +70,6 @@ class FindingsDigest:
     by_rule_severity: dict[str, Counter[str]] = field(default_factory=dict)
     by_division_severity: dict[str, Counter[str]] = field(default_factory=dict)
     by_severity: Counter[str] = field(default_factory=Counter)
-    rules_versions: tuple[str, ...] = ()
-    first_at: str | None = None
-    last_at: str | None = None
     groups: tuple[RuleGroup, ...] = ()
 
     @property
@@ -84,6 +87,32 @@ class FindingsDigest:
     @property
     def by_division(self) -> dict[str, int]:
         return {name: sum(counts.values()) for name, counts in sorted(self.by_division_severity.items())}
+
+    def count(self, finding: Finding) -> None:
+        if finding.resolution is not None:
+            self.resolved += 1
+            self.resolved_by_rule[finding.rule] += 1
+        if finding.severity is None:  # only the resolution is in the input
+            return
+        self.raised += 1
+        self.raised_by_rule[finding.rule] += 1
+        self.by_severity[finding.severity] += 1
+        self.by_rule_severity.setdefault(finding.rule, Counter())[finding.severity] += 1
+        self.by_division_severity.setdefault(finding.division, Counter())[finding.severity] += 1
+
+
+@dataclass(slots=True)
+class FindingsDigest:
+    # Apart, so that no total counts a question as a breach.
+    breaches: Tally = field(default_factory=Tally)
+    reviews: Tally = field(default_factory=Tally)
+    rules_versions: tuple[str, ...] = ()
+    first_at: str | None = None
+    last_at: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not (self.breaches.raised or self.breaches.resolved or self.reviews.raised or self.reviews.resolved)
 
 
 def _subject(payload: Mapping[str, Any]) -> str:
@@ -139,10 +168,10 @@ def digest(records: Iterable[Mapping[str, Any]]) -> FindingsDigest:
             evidence=tuple(payload.get("evidence", ())),
             explanation=payload["explanation"],
             rules_version=payload.get("rules_version"),
+            assessment=REVIEW if payload.get("assessment") == REVIEW else BREACH,
         )
         guidance.setdefault(payload["rule"], {})[payload["guidance"]] = None
 
-    out = FindingsDigest()
     for fid, (record, resolution) in resolutions.items():
         if fid not in found:
             # The raise is outside the input (a cut file): list the resolution on its own.
@@ -162,33 +191,28 @@ def digest(records: Iterable[Mapping[str, Any]]) -> FindingsDigest:
                 rules_version=payload.get("rules_version"),
             )
         found[fid].resolution = resolution
-        out.resolved += 1
-        out.resolved_by_rule[found[fid].rule] += 1
 
-    by_rule: dict[str, list[Finding]] = {}
+    out = FindingsDigest()
+    by_rule: dict[tuple[str, str], list[Finding]] = {}
     for finding in found.values():
-        by_rule.setdefault(finding.rule, []).append(finding)
-        if finding.severity is None:
-            continue
-        out.raised += 1
-        out.raised_by_rule[finding.rule] += 1
-        out.by_severity[finding.severity] += 1
-        out.by_rule_severity.setdefault(finding.rule, Counter())[finding.severity] += 1
-        out.by_division_severity.setdefault(finding.division, Counter())[finding.severity] += 1
+        tally = out.reviews if finding.assessment == REVIEW else out.breaches
+        tally.count(finding)
+        by_rule.setdefault((finding.assessment, finding.rule), []).append(finding)
 
-    groups = []
-    for rule in sorted(by_rule):
-        listed = sorted(by_rule[rule], key=lambda f: (f.at is None, f.at or 0, f.finding_id))
-        groups.append(
-            RuleGroup(
-                rule,
-                tuple(guidance.get(rule, {})),
-                tuple(listed),
-                dict(out.by_rule_severity.get(rule, Counter())),
-                out.resolved_by_rule[rule],
+    for assessment, tally in ((BREACH, out.breaches), (REVIEW, out.reviews)):
+        groups = []
+        for rule in sorted(rule for kind, rule in by_rule if kind == assessment):
+            listed = sorted(by_rule[(assessment, rule)], key=lambda f: (f.at is None, f.at or 0, f.finding_id))
+            groups.append(
+                RuleGroup(
+                    rule,
+                    tuple(guidance.get(rule, {})),
+                    tuple(listed),
+                    dict(tally.by_rule_severity.get(rule, Counter())),
+                    tally.resolved_by_rule[rule],
+                )
             )
-        )
-    out.groups = tuple(groups)
+        tally.groups = tuple(groups)
     out.rules_versions = tuple(sorted(versions))
     if times:
         out.first_at, out.last_at = min(times)[1], max(times)[1]

@@ -114,14 +114,16 @@ def _outcome_chart(mix: OutcomeMix) -> dict[str, Markup]:
 
 
 def _findings_charts(found: FindingsDigest) -> dict[str, Markup]:
-    if not found.raised:
+    """Breaches only: the findings for review are tabled apart, never drawn into the same bars."""
+    breaches = found.breaches
+    if not breaches.raised:
         return {}
-    by_rule = [(rule, found.by_rule_severity[rule]) for rule in found.rules if rule in found.by_rule_severity]
-    by_division = [(name, found.by_division_severity[name]) for name in found.divisions]
+    by_rule = [(rule, breaches.by_rule_severity[rule]) for rule in breaches.rules if rule in breaches.by_rule_severity]
+    by_division = [(name, breaches.by_division_severity[name]) for name in breaches.divisions]
     return {
-        "findings-rule": _inline(charts.severity_chart("findings-rule", "Findings raised by rule", by_rule)),
+        "findings-rule": _inline(charts.severity_chart("findings-rule", "Breaches raised by rule", by_rule)),
         "findings-division": _inline(
-            charts.severity_chart("findings-division", "Findings raised by division", by_division)
+            charts.severity_chart("findings-division", "Breaches raised by division", by_division)
         ),
     }
 
@@ -196,15 +198,22 @@ def write_report(
     data = html.encode("utf-8")
     Path(out).write_bytes(data)
 
+    breaches, reviews = found.breaches, found.reviews
     return ReportSummary(
         path=Path(out),
         bytes=len(data),
-        findings_raised=found.raised,
-        findings_resolved=found.resolved,
-        findings_by_rule=dict(sorted(found.raised_by_rule.items())),
-        resolved_by_rule=dict(sorted(found.resolved_by_rule.items())),
-        findings_by_severity=dict(sorted(found.by_severity.items())),
-        findings_by_division=found.by_division,
+        findings_raised=breaches.raised,
+        findings_resolved=breaches.resolved,
+        findings_by_rule=dict(sorted(breaches.raised_by_rule.items())),
+        resolved_by_rule=dict(sorted(breaches.resolved_by_rule.items())),
+        findings_by_severity=dict(sorted(breaches.by_severity.items())),
+        findings_by_division=breaches.by_division,
+        reviews_raised=reviews.raised,
+        reviews_resolved=reviews.resolved,
+        reviews_by_rule=dict(sorted(reviews.raised_by_rule.items())),
+        reviews_resolved_by_rule=dict(sorted(reviews.resolved_by_rule.items())),
+        reviews_by_severity=dict(sorted(reviews.by_severity.items())),
+        reviews_by_division=reviews.by_division,
         observations=None if observations is None else len(observations),
         compliance_overall=compliance.overall.rate if compliance and compliance.overall else None,
         compliance_by_division={r.name: r.rate for r in compliance.by_division} if compliance else {},

@@ -12,12 +12,21 @@ from cdi.report.compliance import Proportion
 class ReportSummary:
     path: Path
     bytes: int
+    # Breaches: findings whose assessment is breach (or absent, as before rules 2026.12.1). A
+    # resolution whose raise is not in the input counts here: the assessment is on the raise.
     findings_raised: int  # distinct finding ids raised
     findings_resolved: int  # distinct finding ids resolved
     findings_by_rule: dict[str, int]  # raised, by rule
     resolved_by_rule: dict[str, int]
     findings_by_severity: dict[str, int]  # raised, by severity
     findings_by_division: dict[str, int]  # raised, by the finding's division
+    # For review (assessment review): the records cannot settle them; counted apart, in no total.
+    reviews_raised: int
+    reviews_resolved: int
+    reviews_by_rule: dict[str, int]
+    reviews_resolved_by_rule: dict[str, int]
+    reviews_by_severity: dict[str, int]
+    reviews_by_division: dict[str, int]
     observations: int | None  # None: made from findings alone
     # Recording compliance: Proportion(recorded + explained, all decisions, low, high).
     compliance_overall: Proportion | None

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sse_starlette.sse import EventSourceResponse
 
+from cdi.core.findings import ASSESSMENTS
 from cdi.core.times import parse_time
 from cdi.workbench import casework
 from cdi.workbench.access import Principal
@@ -50,6 +51,10 @@ def filters(
     pipeline: Annotated[list[str] | None, Query()] = None,
     status: Annotated[list[str] | None, Query(description="open, resolved, closed")] = None,
     assignee: Annotated[list[str] | None, Query(description="Staff reference or team")] = None,
+    assessment: Annotated[
+        list[str] | None,
+        Query(description="breach (the records show the rule broken) or review (they cannot settle it)"),
+    ] = None,
     since: Annotated[str | None, Query(alias="from", description="Raised at or after (event time)")] = None,
     until: Annotated[str | None, Query(alias="to", description="Raised before (event time)")] = None,
 ) -> Filters:
@@ -57,6 +62,9 @@ def filters(
     unknown = set(statuses) - set(casework.STATUSES)
     if unknown:
         raise HTTPException(422, f"status must be among {', '.join(casework.STATUSES)}")
+    assessments = _many(assessment)
+    if set(assessments) - set(ASSESSMENTS):
+        raise HTTPException(422, f"assessment must be among {', '.join(ASSESSMENTS)}")
     return Filters(
         rule=_many(rule),
         severity=_many(severity),
@@ -65,6 +73,7 @@ def filters(
         pipeline=_many(pipeline),
         status=statuses,
         assignee=_many(assignee),
+        assessment=assessments,
         since=_time("from", since),
         until=_time("to", until),
     )
@@ -79,8 +88,9 @@ class Page(BaseModel):
 
 
 class Counts(BaseModel):
-    items: list[dict[str, Any]] = Field(description="{rule, division, status, count} rows")
-    total: int
+    items: list[dict[str, Any]] = Field(description="{rule, division, status, assessment, count} rows")
+    total: int = Field(description="Every finding the filters match, breaches and findings for review alike")
+    by_assessment: dict[str, int] = Field(description="The total split: {breach, review}, never summed into one")
 
 
 class Assignee(BaseModel):
@@ -115,9 +125,17 @@ def list_findings(
 
 @router.get("/counts", response_model=Counts)
 def counts(request: Request, _who: Viewer, f: Filtered) -> dict[str, Any]:
-    """Findings by rule, division and status, for page headers."""
+    """Findings by rule, division, status and assessment, for page headers."""
     rows = request.app.state.store.counts(f)
-    return {"items": rows, "total": sum(r["count"] for r in rows)}
+    return {"items": rows, "total": sum(r["count"] for r in rows), "by_assessment": by_assessment(rows)}
+
+
+def by_assessment(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Counts rows summed per assessment, each assessment present (0 when none)."""
+    out = dict.fromkeys(ASSESSMENTS, 0)
+    for row in rows:
+        out[row["assessment"]] = out.get(row["assessment"], 0) + row["count"]
+    return out
 
 
 @router.get("/rules")

@@ -1,6 +1,10 @@
 """The workbench's /metrics: how many cases are open, acknowledged or closed (so an alert can
 stay up until someone has taken a case), and how the feed is doing.
 
+``cdi_cases`` counts breaches only, and the case-work alerts page on it; findings for review
+(the records cannot settle them) are ``cdi_cases_review``, which no alert reads, as the workers
+count them apart in ``cdi_findings_review_total`` (docs/rules.md, "Breach or review").
+
 Counts are read from the database at scrape time: every replica reports the same numbers, and a
 restart loses nothing. Labels are closed sets (rules of the rules file, the divisions of its
 ``[force]`` table, the severities and statuses of the contracts): no case identifier, staff
@@ -15,7 +19,7 @@ from collections.abc import Iterator
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from cdi.core.findings import SEVERITIES
+from cdi.core.findings import REVIEW, SEVERITIES
 from cdi.stream.labels import OTHER, ClosedSet
 from cdi.workbench.feed import FeedStatus
 from cdi.workbench.store import CaseStore
@@ -30,13 +34,20 @@ class WorkbenchCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         pipeline = self.store.pipeline
+        labels = ["pipeline", "rule", "division", "severity", "status", "acknowledged"]
         cases = GaugeMetricFamily(
             "cdi_cases",
-            "Findings in the workbench's view by rule, division, severity, status (open, resolved, closed) "
-            "and whether someone has acknowledged them.",
-            labels=["pipeline", "rule", "division", "severity", "status", "acknowledged"],
+            "Breaches in the workbench's view by rule, division, severity, status (open, resolved, closed) "
+            "and whether someone has acknowledged them; findings for review are cdi_cases_review.",
+            labels=labels,
         )
-        folded: Counter[tuple[str, ...]] = Counter()
+        reviews = GaugeMetricFamily(
+            "cdi_cases_review",
+            "Findings for review (the records cannot settle them) in the workbench's view, as cdi_cases; "
+            "no alert pages on them.",
+            labels=labels,
+        )
+        folded: dict[bool, Counter[tuple[str, ...]]] = {False: Counter(), True: Counter()}
         for row in self.store.case_counts():
             key = (
                 pipeline,
@@ -46,10 +57,11 @@ class WorkbenchCollector(Collector):
                 row["status"],
                 "true" if row["acknowledged"] else "false",
             )
-            folded[key] += row["count"]
-        for key, count in sorted(folded.items()):
-            cases.add_metric(list(key), count)
-        yield cases
+            folded[row["assessment"] == REVIEW][key] += row["count"]
+        for family, review in ((cases, False), (reviews, True)):
+            for key, count in sorted(folded[review].items()):
+                family.add_metric(list(key), count)
+            yield family
         caught_up = GaugeMetricFamily(
             "cdi_workbench_caught_up",
             "1 once the view has read the topics to their end at start-up.",

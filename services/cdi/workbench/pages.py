@@ -20,9 +20,10 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from cdi.core.findings import BREACH, REVIEW
 from cdi.workbench import casework
 from cdi.workbench.access import Principal
-from cdi.workbench.api import Filtered
+from cdi.workbench.api import Filtered, by_assessment
 from cdi.workbench.case_actions import ActionRefused
 from cdi.workbench.case_actions import Request as ActionRequest
 from cdi.workbench.queries import CursorError
@@ -39,7 +40,18 @@ Person = Annotated[Principal, Depends(requires(casework.VIEWER, page=True))]
 Actor = Annotated[Principal, Depends(requires(casework.OPERATOR, page=True))]
 
 PAGE_SIZE = 50
-FILTER_KEYS = ("rule", "severity", "division", "offence_group", "pipeline", "status", "assignee", "from", "to")
+FILTER_KEYS = (
+    "rule",
+    "severity",
+    "division",
+    "offence_group",
+    "pipeline",
+    "status",
+    "assignee",
+    "assessment",
+    "from",
+    "to",
+)
 
 
 def when(text: str | None) -> str:
@@ -127,16 +139,20 @@ def _board(request: Request, f: Any, cursor: str | None) -> dict[str, Any]:
     except CursorError:
         items, nxt = store.list_findings(f, PAGE_SIZE, None)
     counts = store.counts(f)
-    by_rule: dict[str, int] = {}
+    # Breaches and findings for review are counted apart, never as one number per rule.
+    by_rule: dict[str, dict[str, int]] = {}
     for row in counts:
-        by_rule[row["rule"]] = by_rule.get(row["rule"], 0) + row["count"]
+        split = by_rule.setdefault(row["rule"], {BREACH: 0, REVIEW: 0})
+        split[row["assessment"]] = split.get(row["assessment"], 0) + row["count"]
     return {
         "items": items,
         "next_query": _query(request, cursor=nxt) if nxt else None,
         "total": sum(r["count"] for r in counts),
-        # (rule, count, the list filtered to that rule)
+        "by_assessment": by_assessment(counts),
+        # (rule, breaches, for review, the list filtered to that rule): most breaches first
         "by_rule": [
-            (rule, n, _query(request, rule=rule)) for rule, n in sorted(by_rule.items(), key=lambda kv: (-kv[1], kv[0]))
+            (rule, n[BREACH], n[REVIEW], _query(request, rule=rule))
+            for rule, n in sorted(by_rule.items(), key=lambda kv: (-kv[1][BREACH], -kv[1][REVIEW], kv[0]))
         ],
         "shown_status": ", ".join(f.status) or "any",
         "caught_up": request.app.state.feed.status.caught_up,

@@ -28,6 +28,7 @@ class Filters:
     pipeline: tuple[str, ...] = ()
     status: tuple[str, ...] = ()
     assignee: tuple[str, ...] = ()
+    assessment: tuple[str, ...] = ()  # breach, review
     since: int | None = None  # raised at or after (event time, epoch ms)
     until: int | None = None  # raised before
 
@@ -71,6 +72,7 @@ class CaseQueries:
             (c.pipeline, f.pipeline),
             (c.status, f.status),
             (c.assignee_ref, f.assignee),
+            (c.assessment, f.assessment),
         ):
             if values:
                 clauses.append(column.in_(values))
@@ -95,24 +97,28 @@ class CaseQueries:
         return items, nxt
 
     def counts(self, f: Filters) -> list[dict[str, Any]]:
+        """Findings by rule, division, status and assessment: breaches and findings for review are
+        never one count (a header sums the rows it wants)."""
         c = findings.c
         query = (
-            sa.select(c.rule, c.division, c.status, sa.func.count().label("count"))
+            sa.select(c.rule, c.division, c.status, c.assessment, sa.func.count().label("count"))
             .where(*self._where(f))
-            .group_by(c.rule, c.division, c.status)
-            .order_by(c.rule, c.division, c.status)
+            .group_by(c.rule, c.division, c.status, c.assessment)
+            .order_by(c.rule, c.division, c.status, c.assessment)
         )
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(query)]
 
     def case_counts(self) -> list[dict[str, Any]]:
-        """Findings by rule, division, severity, status and acknowledged (for /metrics)."""
+        """Findings by rule, division, severity, status, acknowledged and assessment (for /metrics)."""
         c = findings.c
         acknowledged = c.acknowledged_by.is_not(None).label("acknowledged")
         query = (
-            sa.select(c.rule, c.division, c.severity, c.status, acknowledged, sa.func.count().label("count"))
+            sa.select(
+                c.rule, c.division, c.severity, c.status, acknowledged, c.assessment, sa.func.count().label("count")
+            )
             .where(c.pipeline == self.pipeline, c.raised_at.is_not(None))
-            .group_by(c.rule, c.division, c.severity, c.status, acknowledged)
+            .group_by(c.rule, c.division, c.severity, c.status, acknowledged, c.assessment)
         )
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(query)]
@@ -237,6 +243,7 @@ def finding_item(r: Any) -> dict[str, Any]:
         "pipeline": r.pipeline,
         "rule": r.rule,
         "severity": r.severity,
+        "assessment": r.assessment,
         "force": r.force,
         "division": r.division,
         "offence_group": r.offence_group,

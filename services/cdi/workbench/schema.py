@@ -31,6 +31,9 @@ findings = Table(
     Column("guidance", Text),
     Column("rules_version", Text),  # the rules file says what it is; no length limit
     Column("evidence", Text),  # JSON list of event ids, in the finding's order
+    # breach or review (cdi.core.findings); a row made by a resolution read first, or a finding
+    # written before rules 2026.12.1, is a breach until a raise says otherwise. Migration 0002.
+    Column("assessment", String(16), nullable=False, server_default="breach"),
     # From finding.resolved.
     Column("resolution", String(32)),
     Column("resolved_at", String(40)),

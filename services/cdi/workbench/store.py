@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from cdi.contracts import Contracts, InvalidEvent
+from cdi.core.findings import BREACH
 from cdi.core.times import parse_time
 from cdi.topics import TOPIC_FOR_TYPE
 from cdi.workbench import casework
@@ -298,6 +299,7 @@ class CaseStore(CaseQueries):
             "guidance": p["guidance"],
             "rules_version": p["rules_version"],
             "evidence": orjson.dumps(p["evidence"]).decode(),
+            "assessment": p.get("assessment", BREACH),  # absent before rules 2026.12.1: a breach
             "status": casework.OPEN,
         }
         _upsert(conn, findings, row, ("pipeline", "finding_id"), True)
