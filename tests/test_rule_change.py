@@ -6,6 +6,9 @@ packaged rules and from the history's own event times.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -272,3 +275,25 @@ def test_write_diff_holds_every_difference(change: rule_change.RuleChange, tmp_p
         else:
             assert line["a"]["finding_id"] == line["b"]["finding_id"] == line["finding_id"]
             assert line["fields"] and all(line["a"][f] != line["b"][f] for f in line["fields"])
+
+
+def test_backtest_reads_cdi_rules_as_the_worker_does(history: Path, proposed: Path, tmp_path: Path) -> None:
+    """A worker and a backtest in the same environment judge with the same rules: CDI_RULES is
+    the backtest's default too, and --rules still wins over it."""
+
+    def raised(env: dict[str, str], *args: str) -> Counter[str]:
+        out = tmp_path / "findings.jsonl"
+        done = subprocess.run(
+            [sys.executable, "-m", "cdi", "backtest", str(history), "--out", str(out), *args],
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return Counter(r["payload"]["rule"] for r in read_events(out) if r["type"] == "finding.raised")
+
+    packaged = raised({"CDI_RULES": ""})
+    assert packaged[DISABLED] > 0
+    assert raised({"CDI_RULES": str(proposed)})[DISABLED] == 0
+    assert raised({"CDI_RULES": str(proposed)}, "--rules", str(DEFAULT))[DISABLED] == packaged[DISABLED]

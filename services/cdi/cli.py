@@ -6,7 +6,7 @@ import sys
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -95,7 +95,22 @@ def settings_from_env() -> Settings:
         raise
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Commands(click.Group):
+    """Ctrl-C ends any command with exit code 130 and a line saying what to do, not click's bare
+    "Aborted!" and exit 1 (a replay interrupted while publishing says how far it got itself)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            console.print(
+                f"[yellow]interrupted[/] (Ctrl-C): `cdi {ctx.invoked_subcommand or ''}` stopped before it "
+                "finished. Run the same command again to finish; a replay drops events already applied."
+            )
+            raise SystemExit(130) from None
+
+
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="cdi-monitor")
 def main() -> None:
     """CDI Monitor: finds unrecorded, late and wrongly resolved crimes as they happen."""
@@ -178,7 +193,8 @@ def simulate(
     "--rules",
     "rules_path",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Rules file (TOML); default: the packaged rules.",
+    envvar="CDI_RULES",
+    help="Rules file (TOML); default: CDI_RULES, as the worker reads it, else the packaged rules.",
 )
 @click.option(
     "--truth",
@@ -597,7 +613,8 @@ def export(
     "--rules",
     "rules_path",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Rules file (TOML) for a history; default: the packaged rules.",
+    envvar="CDI_RULES",
+    help="Rules file (TOML) for a history; default: CDI_RULES, as the worker reads it, else the packaged rules.",
 )
 @click.option("--title", default="Crime data integrity report", show_default=True)
 @selection_options

@@ -4,7 +4,9 @@ it adds nothing; export and --from-topic give the history back."""
 
 from __future__ import annotations
 
+import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -163,7 +165,7 @@ def test_ctrl_c_stops_a_replay_cleanly_and_says_how_far_it_got(kafka_bootstrap, 
     settings = in_namespace(kafka_bootstrap)
     process = subprocess.Popen(
         [sys.executable, "-m", "cdi", "replay", str(month), "--speed", "3600", "--namespace", settings.namespace],
-        env={**__import__("os").environ, **isolated_settings(kafka_bootstrap).to_env()},
+        env={**os.environ, **isolated_settings(kafka_bootstrap).to_env()},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -174,3 +176,30 @@ def test_ctrl_c_stops_a_replay_cleanly_and_says_how_far_it_got(kafka_bootstrap, 
     assert process.returncode == 130, err
     said = " ".join(err.split())  # the console wraps long lines
     assert "stopped after" in said and "Run the same command again to finish" in said
+
+
+def test_ctrl_c_before_anything_is_published_exits_130_with_what_to_do(month):
+    """Ctrl-C while the replay is still reaching the broker: a line saying what to do and exit
+    130, not click's bare "Aborted!" and exit 1. The "broker" here accepts connections and never
+    answers, so the signal is sent once the command is known to be waiting on it."""
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        settings = isolated_settings(f"127.0.0.1:{silent.getsockname()[1]}")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "cdi", "replay", str(month), "--namespace", "early"],
+            env={**os.environ, **settings.to_env()},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        silent.settimeout(120)
+        connection, _ = silent.accept()  # the command is running and waits on the broker
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+        connection.close()
+    assert process.returncode == 130, err
+    said = " ".join(err.split())
+    assert "interrupted (Ctrl-C)" in said and "Run the same command again" in said
+    assert "Traceback" not in err and "Aborted!" not in err
