@@ -97,11 +97,16 @@ def settings_from_env() -> Settings:
 
 class Commands(click.Group):
     """Ctrl-C ends any command with exit code 130 and a line saying what to do, not click's bare
-    "Aborted!" and exit 1 (a replay interrupted while publishing says how far it got itself)."""
+    "Aborted!" and exit 1 (a replay interrupted while publishing says how far it got itself); a
+    history file found damaged part-way ends it with the file's name and exit code 2."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        from cdi.history import HistoryFileError
+
         try:
             return super().invoke(ctx)
+        except HistoryFileError as exc:  # found while reading on (a replay's second pass, say)
+            fail(str(exc))
         except KeyboardInterrupt:
             console.print(
                 f"[yellow]interrupted[/] (Ctrl-C): `cdi {ctx.invoked_subcommand or ''}` stopped before it "

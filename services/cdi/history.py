@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -24,13 +25,25 @@ def _open_read(path: Path) -> IO[bytes]:
     return raw
 
 
+class HistoryFileError(ValueError):
+    """A history file that cannot be read, to its end or at all (cdi.sources calls it SourceError)."""
+
+
 def read_lines(path: str | Path) -> Iterator[tuple[int, bytes]]:
     """Yield (line number, raw line) for every non-blank line; decoding is the caller's."""
-    with _open_read(Path(path)) as fh:
-        for number, line in enumerate(fh, start=1):
-            line = line.strip()
-            if line:
-                yield number, line
+    number = 0
+    try:
+        with _open_read(Path(path)) as fh:
+            for number, line in enumerate(fh, start=1):
+                line = line.strip()
+                if line:
+                    yield number, line
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        # A download or copy cut short: say which file and how far it read, not "Aborted!".
+        raise HistoryFileError(
+            f"{path}: the compressed file is damaged or ends early after line {number:,} "
+            f"({type(exc).__name__}); copy or download it again"
+        ) from None
 
 
 def read_events(path: str | Path) -> Iterator[dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections import Counter
@@ -104,3 +105,28 @@ def test_selection_in_the_cli_equals_selection_in_the_core(history, tmp_path):
     expected = [f.to_dict() for f in backtest.run(history, selection=chosen).findings]
     assert list(read_events(out)) == expected
     assert expected and {r["division"] for r in expected} == {"NORTH"}
+
+
+@pytest.mark.parametrize("command", ["backtest", "report", "replay"])
+def test_a_truncated_gzip_history_names_the_file_and_what_to_do(tmp_path, command):
+    """A download cut short: one line naming the file and how far it read, exit 2; never a bare
+    "Aborted!" (click's answer to the EOFError gzip raises) or a traceback."""
+    whole = tmp_path / "whole.jsonl.gz"
+    write_events(whole, simulate(SimulationOptions(days=2, seed=3)).events)
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    args = {"backtest": [cut], "report": [cut, "--out", tmp_path / "r.html"], "replay": [cut, "--namespace", "x"]}
+    # The replay reads (and counts) its history before it reaches the broker: none is needed.
+    done = subprocess.run(
+        [sys.executable, "-m", "cdi", command, *map(str, args[command])],
+        env={**os.environ, "CDI_KAFKA_BOOTSTRAP": "127.0.0.1:1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    said = " ".join(done.stderr.split())
+    assert done.returncode == 2, done.stderr
+    assert f"{cut}: the compressed file is damaged or ends early after line" in said
+    assert "copy or download it again" in said
+    assert "Aborted!" not in said and "Traceback" not in said

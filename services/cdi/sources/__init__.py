@@ -19,15 +19,15 @@ from pathlib import Path
 
 import orjson
 
-from cdi.history import read_lines
+from cdi.history import HistoryFileError, read_lines
 
 EVENTS = "events"
 FINDINGS = "findings"
 POLICE_UK = "police.uk"
 
 
-class SourceError(ValueError):
-    """A file no history command can read, or a mix of kinds."""
+# A file no history command can read (damaged or cut short included), or a mix of kinds.
+SourceError = HistoryFileError
 
 
 def _first_line(path: Path) -> bytes:
