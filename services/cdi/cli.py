@@ -307,14 +307,14 @@ def backtest(
 def findings_table(title: str, findings: Sequence[Event]) -> Table:
     """Findings raised per rule, breaches apart from those for review (never summed together:
     docs/rules.md, "Breach or review"), and resolutions."""
-    from cdi.core.findings import REVIEW
+    from cdi.core.findings import BREACH, REVIEW
 
-    columns = ("breach", REVIEW, "resolved")
+    columns = (BREACH, REVIEW, "resolved")
     rules: dict[str, Counter[str]] = {}
     for f in findings:
         column = "resolved"
         if f.type == "finding.raised":  # a resolution carries no assessment
-            column = REVIEW if f.payload.assessment == REVIEW else "breach"
+            column = REVIEW if f.payload.assessment == REVIEW else BREACH
         rules.setdefault(f.payload.rule, Counter())[column] += 1
     table = Table(title=title, show_header=True)
     table.add_column("rule")

@@ -18,11 +18,10 @@ from kafka import KafkaConsumer, TopicPartition
 from cdi import backtest
 from cdi.history import read_lines, write_events
 from cdi.publish import publish
-from cdi.scoring import key_of
 from cdi.settings import Settings
 from cdi.simulation import SimulationOptions, simulate
 from cdi.topics import Topics
-from tests.stream.worker_process import WorkerProcess, findings, isolated_settings, read_topic
+from tests.stream.worker_process import WorkerProcess, difference, findings, isolated_settings, read_topic
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -61,12 +60,10 @@ def findings_end_offset(settings: Settings) -> int:
 
 def compare(got: list[dict[str, Any]], expected: list[dict[str, Any]], messages: list[Any], context: str) -> str:
     """The assertion message: what differs, and how many duplicates the topic held."""
-    got_keys, want_keys = {key_of(r) for r in got}, {key_of(r) for r in expected}
     duplicates = len(messages) - len(got)
     return (
         f"{context}: {len(got)} distinct findings from {len(messages)} messages ({duplicates} duplicates, allowed "
-        f"at-least-once); {len(want_keys - got_keys)} missing {sorted(want_keys - got_keys)[:5]}, "
-        f"{len(got_keys - want_keys)} extra {sorted(got_keys - want_keys)[:5]}"
+        f"at-least-once); {difference(got, expected)}"
     )
 
 

@@ -249,7 +249,8 @@ def build_app(
     admission = Admission(config.admission)
     end_markers = EndMarkerPolicy(settings.end_marker_policy(), settings.replay_key)
     letters = DeadLetters(settings.dead_letter_payload)
-    input_order = DeliveryOrder()  # route: holes in the input partitions' offsets
+    # Holes in the offsets each agent meets: the route's input partitions, each stage's own.
+    orders = {name: DeliveryOrder() for name in ("route", *STAGE_TOPICS)}
     lows: dict[str, int] = {}  # route: low mark per input partition it has read
     unsent: set[str] = set()  # route: origins whose progress is not yet broadcast
     crime_progress: dict[int, int] = {}  # crime stage: watermark once its forwards are sent, by partition
@@ -361,7 +362,7 @@ def build_app(
     async def route(stream: Any) -> None:
         async for event in stream.events():
             message = event.message
-            if not await in_order(input_order, "route", message):
+            if not await in_order(orders["route"], "route", message):
                 continue
             origin = f"{role_of.get(message.topic, message.topic)}/{message.partition}"
             source = f"{message.topic}:{message.partition}:{message.offset}"
@@ -510,8 +511,6 @@ def build_app(
         run.__name__ = f"{name}_stage"
         app.agent(stage_topics[name], name=f"{name}-stage")(run)
 
-    orders = {name: DeliveryOrder() for name in STAGE_TOPICS}
-    orders["route"] = input_order
     for stage_name in STAGE_TOPICS:
         stage_agent(stage_name)
 
