@@ -197,3 +197,42 @@ def test_an_outcome_written_before_caution_kind_existed_is_still_valid_and_reads
     new["payload"]["caution_kind"] = "youth"  # youth cautions are outcome 2, not a kind of 3
     with pytest.raises(InvalidEvent):
         CONTRACTS.parse(new)
+
+
+REVIEW_FIELDS = {
+    # type: (fields added by the 2026 rules review, values that must validate, one that must not)
+    "incident.closed": ({"victim_informed": False}, ("victim_informed", "told")),
+    "crime.recorded": (
+        {
+            "record_kind": "n100",
+            "crd_at": "2026-03-03T09:00:00+00:00",
+            "offence_from": "2019-01-01T00:00:00+00:00",
+            "offence_to": "2019-12-31T23:59:59+00:00",
+            "drug_class": "A",
+        },
+        ("drug_class", "D"),
+    ),
+    "crime.cancelled": ({"victim_informed": True}, ("victim_informed", "yes")),
+    "outcome.assigned": ({"goods_recovered": True, "aggravating_factors": False}, ("goods_recovered", 1)),
+}
+
+
+@pytest.mark.parametrize("type_name", sorted(REVIEW_FIELDS))
+def test_records_from_before_the_review_fields_stay_valid_and_read_them_as_not_known(type_name):
+    """The review's new facts (victim informed, N100, CRD time, offence dates, drug class, goods
+    recovered, aggravating factors) are optional in v1: the schema examples, written before them,
+    still validate and read each new field as None; records carrying them round-trip."""
+    added, (bad_field, bad_value) = REVIEW_FIELDS[type_name]
+    schema = CONTRACTS.schemas[f"urn:cdi:schema:{type_name}:1"]
+    old = copy.deepcopy(schema["examples"][0])
+    assert not set(added) & set(old["payload"])
+    event = CONTRACTS.parse(old)
+    assert all(getattr(event.payload, name) is None for name in added)
+    new = copy.deepcopy(old)
+    new["payload"].update(added)
+    parsed = CONTRACTS.parse(new)
+    assert {name: getattr(parsed.payload, name) for name in added} == added
+    assert parsed.to_dict() == new
+    new["payload"][bad_field] = bad_value
+    with pytest.raises(InvalidEvent):
+        CONTRACTS.parse(new)

@@ -35,6 +35,7 @@ class IncidentClosed:
     incident_id: str
     closing_code: str
     rationale_recorded: bool
+    victim_informed: bool | None = None  # None: not known to the source
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,11 @@ class CrimeRecorded:
     hocr_code: str | None  # None: the source gives only a broad category, no Home Office code
     offence_group: str
     victim_ref: str | None = None
+    record_kind: str | None = None  # None or "crime": a crime; "n100": a rape report held as N100
+    crd_at: str | None = None  # the Crime Recording Decision's time, where the source holds it
+    offence_from: str | None = None  # when the offence was committed, where known
+    offence_to: str | None = None
+    drug_class: str | None = None  # A | B | C for drug offences; None: not known
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +71,7 @@ class CrimeCancelled:
     avi_recorded: bool
     authoriser_role: str
     reason: str | None = None
+    victim_informed: bool | None = None  # None: not known to the source
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +91,8 @@ class OutcomeAssigned:
     victim_views_recorded: bool | None = None
     caution_kind: str | None = None  # simple | conditional; None: not known (outcome 3 only)
     alternate_offence_code: str | None = None  # the offence the outcome was given for, if not the crime's
+    goods_recovered: bool | None = None  # retail-theft penalty notices
+    aggravating_factors: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +170,9 @@ class DisposalObserved:
     intimate_partner: bool | None = None
     victim_views_recorded: bool | None = None
     caution_kind: str | None = None
+    goods_recovered: bool | None = None
+    aggravating_factors: bool | None = None
+    committed_on: str | None = None  # the offence's date where known; None: offence_date stands in
 
 
 @dataclass(frozen=True, slots=True)
