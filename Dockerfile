@@ -12,6 +12,9 @@ COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
 USER cdi
 WORKDIR /home/cdi
+# Made here, owned by cdi: a named volume mounted on a path the image lacks is created owned by
+# root, and the worker could not write its RocksDB files to it.
+RUN mkdir -p /home/cdi/data
 # Production defaults: listen for Prometheus on every interface, the live clock, RocksDB state.
 # Binding 0.0.0.0 is acceptable only because the worker's HTTP server (cdi.stream.http) serves
 # nothing but /metrics, /healthz and /readyz: Faust's own web server, whose /table/ pages serve

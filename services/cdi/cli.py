@@ -12,6 +12,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from cdi import exit_codes
 from cdi.core.stage import CRIMES, INCIDENTS, OFFENDERS
 from cdi.settings import Settings, SettingsError
 
@@ -24,9 +25,39 @@ console = Console(stderr=True)
 tables = Console() if Console().is_terminal else Console(width=120)
 
 
-def fail(message: str) -> None:
-    console.print(f"[bold red]error:[/] {message}")
-    raise SystemExit(2)
+def fail(message: str, code: int = exit_codes.USAGE) -> None:
+    """One or two lines saying what is wrong and what to do, then exit with ``code``."""
+    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise SystemExit(code)
+
+
+def warn_nothing(message: str) -> None:
+    """The input, or the part selected, held no events where the user asked for a result."""
+    console.print(f"[yellow]nothing to do:[/] {message}", highlight=False)
+    raise SystemExit(exit_codes.NOTHING)
+
+
+class OutputFile(click.Path):
+    """A file a command writes: its folder must exist and be writable, found out before any work
+    (not by a traceback at the end of an hour's backtest)."""
+
+    def __init__(self) -> None:
+        super().__init__(dir_okay=False, path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        import os
+
+        path = Path(super().convert(value, param, ctx))
+        folder = path.parent if str(path.parent) else Path(".")
+        option = param.opts[0] if param is not None and param.opts else "output"
+        if not folder.is_dir():
+            fail(
+                f"{option} {path}: the folder {folder} does not exist; create it or choose another path",
+                exit_codes.CANNOT_WRITE,
+            )
+        if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            fail(f"{option} {path}: not writable by this user; choose another path", exit_codes.CANNOT_WRITE)
+        return path
 
 
 def event_time(value: str | None, option: str) -> int | None:
@@ -80,7 +111,10 @@ def open_sources(paths: tuple[Path, ...]):  # type: ignore[no-untyped-def]
     try:
         history = open_history(paths)
     except SourceError as exc:
-        fail(f"{exc}. History commands read JSON-lines histories (.jsonl, .jsonl.gz) and police.uk CSV exports.")
+        fail(
+            f"{exc}. History commands read JSON-lines histories (.jsonl, .jsonl.gz) and police.uk CSV exports.",
+            exit_codes.UNREADABLE_INPUT,
+        )
         raise
     for note in history.notes:
         console.print(f"[yellow]{history.kind}:[/] {note}")
@@ -91,8 +125,36 @@ def settings_from_env() -> Settings:
     try:
         return Settings.from_env()
     except SettingsError as exc:
-        fail(str(exc))
+        fail(str(exc), exit_codes.CONFIG)
         raise
+
+
+def require_bootstrap(settings: Settings, hint: str = "or run `cdi demo`, which starts an embedded broker") -> str:
+    if not settings.bootstrap:
+        fail(f"CDI_KAFKA_BOOTSTRAP is not set. Point it at the Kafka cluster (host:port), {hint}.", exit_codes.CONFIG)
+    assert settings.bootstrap
+    return settings.bootstrap
+
+
+def reach_broker(settings: Settings) -> None:
+    """Fail within seconds, with a spinner meanwhile, when no bootstrap address answers."""
+    from cdi.broker_reach import check_answers, check_reachable
+
+    bootstrap = require_bootstrap(settings)
+    with console.status(f"connecting to Kafka at {bootstrap}...") as status:
+        check_reachable(
+            bootstrap,
+            timeout=settings.connect_timeout,
+            waiting=lambda left: status.update(f"connecting to Kafka at {bootstrap}... ({left:.0f} s left)"),
+        )
+        status.update(f"asking Kafka at {bootstrap} for the cluster's metadata...")
+        # A live broker on a busy machine may take a few seconds to bootstrap a client: twice the time.
+        check_answers(bootstrap, settings.security, timeout=2 * settings.connect_timeout)
+
+
+EXIT_CODES_HELP = "\b\nExit codes:\n" + "\n".join(
+    f"  {code:>3}  {meaning}" for code, meaning in exit_codes.MEANINGS.items()
+)
 
 
 class Commands(click.Group):
@@ -101,24 +163,64 @@ class Commands(click.Group):
     history file found damaged part-way ends it with the file's name and exit code 2."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        from cdi.broker_reach import BrokerUnreachable
         from cdi.history import HistoryFileError
+        from cdi.kafka_security import KafkaSecurityError
+        from cdi.rules import RulesFileError
 
         try:
             return super().invoke(ctx)
         except HistoryFileError as exc:  # found while reading on (a replay's second pass, say)
-            fail(str(exc))
+            fail(str(exc), exit_codes.UNREADABLE_INPUT)
+        except BrokerUnreachable as exc:
+            fail(str(exc), exit_codes.UNAVAILABLE)
+        except (SettingsError, RulesFileError, KafkaSecurityError) as exc:
+            fail(str(exc), exit_codes.CONFIG)
         except KeyboardInterrupt:
             console.print(
                 f"[yellow]interrupted[/] (Ctrl-C): `cdi {ctx.invoked_subcommand or ''}` stopped before it "
                 "finished. Run the same command again to finish; a replay drops events already applied."
             )
-            raise SystemExit(130) from None
+            raise SystemExit(exit_codes.INTERRUPTED) from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            if ctx.meta.get("cdi.debug"):
+                raise
+            # The type and the place, not the message: an internal error's text may quote a record.
+            where = _origin(exc)
+            fail(
+                f"internal error ({type(exc).__name__}{where}). Run again with --debug (or CDI_DEBUG=1) "
+                "for the traceback, and report it with the command you ran.",
+                exit_codes.INTERNAL,
+            )
 
 
-@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
+def _origin(exc: BaseException) -> str:
+    """`` in module:line`` of the innermost frame of the monitor's own code, if any."""
+    import traceback
+
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if "/cdi/" in f.filename.replace("\\", "/")]
+    if not frames:
+        return ""
+    last = frames[-1]
+    module = last.filename.replace("\\", "/").rsplit("/cdi/", 1)[1].removesuffix(".py").replace("/", ".")
+    return f" in cdi.{module}:{last.lineno}"
+
+
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES_HELP)
 @click.version_option(package_name="cdi-monitor")
-def main() -> None:
+@click.option(
+    "--debug",
+    is_flag=True,
+    envvar="CDI_DEBUG",
+    show_envvar=True,
+    help="Show the traceback of an internal error instead of one line.",
+)
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
     """CDI Monitor: finds unrecorded, late and wrongly resolved crimes as they happen."""
+    ctx.meta["cdi.debug"] = debug
 
 
 @main.command()
@@ -127,13 +229,13 @@ def main() -> None:
 @click.option(
     "--out",
     "out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputFile(),
     required=True,
     help="History file to write (.jsonl or .jsonl.gz).",
 )
 @click.option(
     "--truth",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputFile(),
     help="Ground truth: the findings the rules must raise, one JSON line each.",
 )
 @click.option("--incidents-per-day", type=click.IntRange(1, 100_000), default=800, show_default=True)
@@ -191,7 +293,7 @@ def simulate(
 @click.argument("history", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputFile(),
     help="Write every finding.raised / finding.resolved here, in order (JSON lines).",
 )
 @click.option(
@@ -208,7 +310,7 @@ def simulate(
 )
 @click.option(
     "--dead-letters",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputFile(),
     help="Write rejected lines here with their reason.",
 )
 @click.option(
@@ -219,7 +321,7 @@ def simulate(
 )
 @click.option(
     "--diff-out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputFile(),
     help="With --compare-rules: write every added, removed and changed finding here (JSON lines).",
 )
 @selection_options
@@ -242,24 +344,22 @@ def backtest(
     police.uk street/outcomes CSV export, recognised from their content."""
     from cdi import backtest as offline
     from cdi.history import read_events, write_events
-    from cdi.rules import RulesFileError
-    from cdi.sources import SourceError
 
     source = open_sources(history)
     selection = make_selection(start, end, divisions, types)
     if compare_path is not None:
         compare_rules(source, selection, rules_path, compare_path, diff_out)
         return
-    try:
-        with console.status("backtesting...") as status:
-            result = offline.run(
-                source,
-                rules_path,
-                progress=lambda n: status.update(f"backtesting... line {n:,}"),
-                selection=selection,
-            )
-    except (RulesFileError, SourceError) as exc:
-        fail(str(exc))
+    # A bad rules file or a damaged history ends the command through Commands (exit 78 or 65).
+    with console.status("backtesting...") as status:
+        result = offline.run(
+            source,
+            rules_path,
+            progress=lambda n: status.update(f"backtesting... line {n:,}"),
+            selection=selection,
+        )
+    if not sum(result.events.values()):
+        warn_nothing(nothing_applied(source.name, result.lines, len(result.dead_letters), selection))
     records = [f.to_dict() for f in result.findings]
     if out:
         write_events(out, records)
@@ -304,6 +404,15 @@ def backtest(
             raise SystemExit(1)
 
 
+def nothing_applied(name: str, lines: int, rejected: int, selection) -> str:  # type: ignore[no-untyped-def]
+    """Why a run over a history applied no event, and what to try."""
+    if lines and rejected == lines:
+        return f"all {lines:,} lines of {name} were rejected (write them out with --dead-letters to see why)"
+    if selection.everything:
+        return f"{name} holds no events; check that it is the history you meant"
+    return f"no event of {name} matched the selection ({selection.describe()}); widen --from/--to, --division or --type"
+
+
 def findings_table(title: str, findings: Sequence[Event]) -> Table:
     """Findings raised per rule, breaches apart from those for review (never summed together:
     docs/rules.md, "Breach or review"), and resolutions."""
@@ -330,21 +439,15 @@ def findings_table(title: str, findings: Sequence[Event]) -> Table:
 
 def compare_rules(source, selection, rules_a: Path | None, rules_b: Path, diff_out: Path | None) -> None:  # type: ignore[no-untyped-def]
     from cdi import rule_change
-    from cdi.rules import RulesFileError
-    from cdi.sources import SourceError
 
-    try:
-        with console.status("comparing rules...") as status:
-            change = rule_change.compare(
-                source,
-                rules_a,
-                rules_b,
-                progress=lambda which, n: status.update(f"backtesting with rules {which}... line {n:,}"),
-                selection=selection,
-            )
-    except (RulesFileError, SourceError) as exc:
-        fail(str(exc))
-        raise
+    with console.status("comparing rules...") as status:
+        change = rule_change.compare(
+            source,
+            rules_a,
+            rules_b,
+            progress=lambda which, n: status.update(f"backtesting with rules {which}... line {n:,}"),
+            selection=selection,
+        )
     rule_change.render(change, tables)
     if diff_out:
         written = rule_change.write_diff(change, diff_out)
@@ -361,12 +464,8 @@ def topics() -> None:
     from cdi.topics import Topics, describe_topic_configs, ensure_topics, topic_configs
 
     settings = settings_from_env()
-    if not settings.bootstrap:
-        fail("CDI_KAFKA_BOOTSTRAP is not set. Point it at the Kafka cluster (host:port).")
-    try:
-        counts = ensure_topics(settings)
-    except RuntimeError as exc:
-        fail(str(exc))
+    reach_broker(settings)
+    counts = ensure_topics(settings)
     configs: dict[str, dict[str, TopicConfig]] = {}
     try:
         configs = describe_topic_configs(settings)
@@ -418,13 +517,12 @@ def namespace_settings(namespace: str | None) -> Settings:
     from cdi.settings import SettingsError, namespace_prefix
 
     settings = settings_from_env()
-    if not settings.bootstrap:
-        fail("CDI_KAFKA_BOOTSTRAP is not set. Point it at the Kafka cluster (host:port), or try `cdi demo`.")
+    require_bootstrap(settings)
     if namespace is not None:
         try:
             settings = settings.with_(namespace=namespace, topic_prefix=namespace_prefix(namespace))
         except SettingsError as exc:
-            fail(str(exc))
+            fail(f"--namespace {exc}")
     return settings
 
 
@@ -503,6 +601,12 @@ def replay(
     if namespace is not None and from_topics and any(t.startswith(settings.topic_prefix) for t in from_topics):
         fail(f"--from-topic reads from the namespace {namespace!r} itself; replay into another namespace")
     lines, total, name = replay_lines(settings, history, from_topics, selection)
+    if not total:
+        warn_nothing(
+            f"{name} holds no event to replay ({selection.describe()}); widen the selection or check the input"
+        )
+    if history:  # --from-topic reached the broker already
+        reach_broker(settings)
     create_topics(settings)
     with progress_bar() as bar:
         task = bar.add_task(f"replaying {name}", total=total, rate="")
@@ -539,6 +643,7 @@ def replay_lines(settings: Settings, history: tuple[Path, ...], from_topics: tup
         with console.status(f"counting the events of {source.name}..."):
             total = sum(1 for _ in selection.apply(source.lines()))
         return (raw for _, raw in selection.apply(source.lines())), total, source.name
+    reach_broker(settings)
     lines = read_topics(settings, from_topics, selection)
     return lines, len(lines), ", ".join(from_topics)
 
@@ -558,8 +663,11 @@ def read_topics(settings: Settings, names: tuple[str, ...], selection) -> list[b
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
                 security=settings.security,
             )
-        except (TopicRangeError, KafkaSecurityError) as exc:
-            fail(str(exc))
+        except TopicRangeError as exc:
+            fail(str(exc), exit_codes.UNAVAILABLE)
+            raise
+        except KafkaSecurityError as exc:
+            fail(str(exc), exit_codes.CONFIG)
             raise
     console.print(f"read {len(lines):,} records ({selection.describe()}) from {', '.join(names)}")
     return lines
@@ -570,8 +678,8 @@ def create_topics(settings: Settings) -> None:
 
     try:
         ensure_topics(settings)
-    except RuntimeError as exc:
-        fail(str(exc))
+    except RuntimeError as exc:  # refused, or the topics did not appear in time
+        fail(str(exc), exit_codes.UNAVAILABLE)
 
 
 @main.command()
@@ -583,9 +691,7 @@ def create_topics(settings: Settings) -> None:
     "or full name; repeatable. Default: the four input topics.",
 )
 @click.option("--namespace", help="Export from this replay namespace's topics instead of live ones.")
-@click.option(
-    "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="History to write (.jsonl.gz)."
-)
+@click.option("--out", type=OutputFile(), required=True, help="History to write (.jsonl.gz).")
 @selection_options
 def export(
     roles: tuple[str, ...],
@@ -606,14 +712,17 @@ def export(
     known = set(names.all_roles())
     topics = tuple(names.name(r) if r in known else r for r in (roles or INPUT_ROLES))
     selection = make_selection(start, end, divisions, types)
+    reach_broker(settings)
     lines = read_topics(settings, topics, selection)
+    if not lines:
+        warn_nothing(f"{', '.join(topics)} hold no record ({selection.describe()}); {out} was not written")
     written = write_events(out, lines)
     console.print(f"wrote {written:,} records to {out}")
 
 
 @main.command()
 @click.argument("history", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="HTML report to write.")
+@click.option("--out", type=OutputFile(), required=True, help="HTML report to write.")
 @click.option(
     "--rules",
     "rules_path",
@@ -642,8 +751,7 @@ def report(
     from cdi import backtest as offline
     from cdi.history import read_events
     from cdi.report import write_report
-    from cdi.rules import RulesFileError
-    from cdi.sources import FINDINGS, SourceError
+    from cdi.sources import FINDINGS
 
     source = open_sources(history)
     selection = make_selection(start, end, divisions, types)
@@ -654,20 +762,23 @@ def report(
         # --type names input events; a findings file is selected by time and division only.
         by_time = dataclasses.replace(selection, types=frozenset())
         findings = [r for p in source.paths for r in read_events(p) if by_time.takes_record(r)]
+        if not findings:
+            warn_nothing(f"{source.name} holds no finding ({by_time.describe()}); {out} was not written")
         summary = write_report(out, findings, None, title=title, sources=sources)
     else:
-        try:
-            with console.status("running the rules...") as status:
-                result = offline.run(
-                    source,
-                    rules_path,
-                    progress=lambda n: status.update(f"running the rules... line {n:,}"),
-                    keep_observations=True,
-                    selection=selection,
-                )
-        except (RulesFileError, SourceError) as exc:
-            fail(str(exc))
-            raise
+        with console.status("running the rules...") as status:
+            result = offline.run(
+                source,
+                rules_path,
+                progress=lambda n: status.update(f"running the rules... line {n:,}"),
+                keep_observations=True,
+                selection=selection,
+            )
+        if not sum(result.events.values()):
+            warn_nothing(
+                nothing_applied(source.name, result.lines, len(result.dead_letters), selection)
+                + f"; {out} was not written"
+            )
         from cdi import rules as rules_files
 
         version = rules_files.load(rules_path).version
@@ -687,53 +798,101 @@ def report(
     )
 
 
+def settings_epilog() -> str:
+    """Every CDI_* variable with its default, for --help (cdi.environment declares them)."""
+    from cdi.environment import listing
+
+    rows = [f"  {name} (default {default}): {meaning}" for name, default, meaning in listing()]
+    return "\b\nSettings (environment variables; `cdi config` shows the effective values):\n" + "\n".join(rows)
+
+
 @main.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: variable -> {value, source}.")
+def config(as_json: bool) -> None:
+    """Print the effective configuration: every CDI_* setting the commands use, its value and
+    whether it came from the environment or is the default. Secrets (passwords, keys, tokens)
+    show as ****; a database URL without its password. Invalid settings fail as they would for
+    `cdi worker` (exit 78)."""
+    import orjson
+
+    from cdi.effective_config import described, effective
+
+    settings_from_env()  # the same validation every command applies
+    rows = effective()
+    if as_json:
+        click.echo(orjson.dumps({r.variable: {"value": r.value, "source": r.source} for r in rows}).decode())
+        return
+    meanings = described()
+    table = Table(title="CDI Monitor configuration")
+    for column in ("variable", "value", "source", "meaning"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(row.variable, row.value, row.source, meanings.get(row.variable, ""))
+    tables.print(table)
+
+
+@main.command(epilog=settings_epilog())
 def worker() -> None:
-    """Run a stream processor (Faust worker) against CDI_KAFKA_BOOTSTRAP."""
+    """Run a stream processor (Faust worker) against CDI_KAFKA_BOOTSTRAP.
+
+    Everything it is told is checked before it connects: the settings (`cdi config` shows them),
+    the rules file, the metrics port; then the broker must answer within CDI_CONNECT_TIMEOUT."""
+    from cdi import rules
+    from cdi.broker_reach import BrokerUnreachable
     from cdi.kafka_security import KafkaSecurityError
+    from cdi.stream.http import port_free
     from cdi.stream.runner import run_worker
 
     settings = settings_from_env()
-    if not settings.bootstrap:
+    require_bootstrap(settings)
+    rules.load(settings.rules_path)  # a bad file ends here (exit 78), naming what to fix
+    problem = port_free(settings.metrics_host, settings.metrics_port)
+    if problem:
         fail(
-            "CDI_KAFKA_BOOTSTRAP is not set. Point it at a Kafka cluster (host:port), "
-            "or run `cdi demo`, which starts an embedded broker."
+            f"CDI_METRICS_HOST:CDI_METRICS_PORT {settings.metrics_host}:{settings.metrics_port} {problem}; "
+            "set CDI_METRICS_PORT to a free port, or stop what holds it",
+            exit_codes.CONFIG,
         )
+    reach_broker(settings)
     try:
         run_worker(settings)
-    except (KafkaSecurityError, RuntimeError) as exc:  # the broker refused us or did not answer in time
-        fail(str(exc))
+    except KafkaSecurityError as exc:
+        fail(str(exc), exit_codes.CONFIG)
+    except (BrokerUnreachable, RuntimeError) as exc:  # the broker stopped answering, or topics never appeared
+        fail(str(exc), exit_codes.UNAVAILABLE)
 
 
 @main.command()
 def serve() -> None:
     """Run the case workbench (web page and JSON API) for CDI_NAMESPACE's findings."""
-    import logging
-
+    from cdi import log_format
     from cdi.topics import ensure_topics
     from cdi.workbench.config import WorkbenchSettings
     from cdi.workbench.service import serve as run_service
 
     settings = settings_from_env()
-    if not settings.bootstrap:
-        fail("CDI_KAFKA_BOOTSTRAP is not set. Point it at the Kafka cluster the worker uses, or run `cdi demo`.")
+    require_bootstrap(settings, "the cluster the worker uses, or run `cdi demo`")
     try:
         workbench = WorkbenchSettings.from_env(settings)
     except SettingsError as exc:
-        fail(str(exc))
+        fail(str(exc), exit_codes.CONFIG)
         raise
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    reach_broker(settings)
+    log_format.configure(settings.log_level, settings.log_format)
     try:
         ensure_topics(settings)  # the case-actions topic may be new to an older deployment
         run_service(workbench)
     except RuntimeError as exc:
-        fail(str(exc))
+        fail(str(exc), exit_codes.UNAVAILABLE)
     except Exception as exc:
         # A database that refuses (wrong URL, password, unreachable): say which, without the password.
         from sqlalchemy.exc import SQLAlchemyError
 
         if isinstance(exc, SQLAlchemyError):
-            fail(f"the cases database refused ({type(exc).__name__}); check CDI_CASES_DATABASE_URL")
+            fail(
+                f"the cases database refused ({type(exc).__name__}); check CDI_CASES_DATABASE_URL",
+                exit_codes.UNAVAILABLE,
+            )
         raise
 
 
@@ -772,9 +931,9 @@ def reset_clock(stages: tuple[str, ...], partitions: tuple[int, ...], namespace:
         try:
             settings = settings.with_(namespace=namespace, topic_prefix=namespace_prefix(namespace))
         except SettingsError as exc:
-            fail(str(exc))
-    if not settings.bootstrap:
-        fail("CDI_KAFKA_BOOTSTRAP is not set: point it at the cluster the workers use.")
+            fail(f"--namespace {exc}")
+    require_bootstrap(settings, "the cluster the workers use")
+    reach_broker(settings)
     which = f"stages {', '.join(stages) or 'all'}, partitions {', '.join(map(str, partitions)) or 'all'}"
     if not yes and not click.confirm(
         f"Reset the saved clocks of pipeline {settings.namespace!r} ({which})? Every worker must be stopped."
@@ -783,7 +942,7 @@ def reset_clock(stages: tuple[str, ...], partitions: tuple[int, ...], namespace:
     try:
         done = reset_clocks(settings, stages, partitions)
     except LookupError as exc:
-        fail(f"{exc}. Check CDI_NAMESPACE/--namespace and CDI_KAFKA_BOOTSTRAP.")
+        fail(f"{exc}. Check CDI_NAMESPACE/--namespace and CDI_KAFKA_BOOTSTRAP.", exit_codes.CONFIG)
         raise
     for reset in done:
         console.print(f"cleared the {reset.stage} stage's clock for partition {reset.partition} ({reset.changelog})")
@@ -799,7 +958,7 @@ def reset_clock(stages: tuple[str, ...], partitions: tuple[int, ...], namespace:
 @click.option("--exit-after-feed", is_flag=True, help="Stop once every finding is in (for scripts and tests).")
 @click.option(
     "--status-file",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputFile(),
     help='Once everything is up, write {"workbench": URL, "token": TOKEN, "metrics": URL} here (removed on exit).',
 )
 def demo(days: int, seconds: float, seed: int, exit_after_feed: bool, status_file: Path | None) -> None:
@@ -807,9 +966,12 @@ def demo(days: int, seconds: float, seed: int, exit_after_feed: bool, status_fil
     with the case workbench (cdi serve) beside it."""
     from cdi.demo import run_demo
 
+    settings = settings_from_env()
+    if settings.bootstrap:
+        reach_broker(settings)
     sys.exit(
         run_demo(
-            settings_from_env(),
+            settings,
             days=days,
             seconds=seconds,
             seed=seed,

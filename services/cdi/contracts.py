@@ -125,7 +125,24 @@ class Contracts:
 
     def check_config(self, name: str, data: dict[str, Any]) -> list[str]:
         """Errors of a configuration document against ``<name>`` version 1, as readable lines."""
-        return [
-            f"{'/'.join(str(p) for p in error.instance_path) or '(top level)'}: {error.message}"
-            for error in self.validators[(name, 1)].iter_errors(data)
-        ]
+        errors = list(self.validators[(name, 1)].iter_errors(data))
+        paths = [tuple(str(p) for p in error.instance_path) for error in errors]
+        lines = []
+        for error, path in zip(errors, paths, strict=True):
+            # An object whose member failed also fails unevaluatedProperties (a failed subschema
+            # evaluates nothing): that line names every key and hides the real error, so drop it.
+            if type(error.kind).__name__ == "UnevaluatedProperties" and any(
+                len(other) > len(path) and other[: len(path)] == path for other in paths
+            ):
+                continue
+            lines.append(f"{'/'.join(path) or '(top level)'}: {_readable(error)}")
+        return lines
+
+
+def _readable(error: Any) -> str:
+    """The validator's message, with every allowed value for an enum (it lists only two)."""
+    kind = error.kind
+    if type(kind).__name__ == "Enum":
+        allowed = ", ".join(str(option) for option in kind.options)
+        return f"{error.instance!r} is not allowed; use one of: {allowed}"
+    return str(error.message)

@@ -176,6 +176,7 @@ def run_demo(
         console.print("\ninterrupted")
         return 130
     finally:
+        started = [name for name, part in (("workbench", workbench), ("worker", worker), ("broker", broker)) if part]
         with console.status("stopping everything the demo started..."):
             _stop(workbench)
             _stop(worker)
@@ -184,7 +185,8 @@ def run_demo(
             if broker is not None:
                 broker.stop()
             shutil.rmtree(workdir, ignore_errors=True)
-        console.print("stopped the workbench, worker and broker")
+        if started:  # say only what it had started
+            console.print(f"stopped the {', '.join(started[:-1]) + ' and ' if len(started) > 1 else ''}{started[-1]}")
 
 
 class _Feed(threading.Thread):

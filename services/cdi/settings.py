@@ -1,4 +1,6 @@
-"""Settings from environment variables (all optional). The README's configuration table lists them."""
+"""The monitor's settings, from CDI_* environment variables (all optional; cdi.environment
+declares them, `cdi config` shows the effective values, the README's Operations section lists
+them)."""
 
 from __future__ import annotations
 
@@ -28,9 +30,6 @@ def namespace_prefix(namespace: str) -> str:
     return "cdi." if namespace == LIVE else f"cdi.{namespace}."
 
 
-END_MARKER_POLICIES = ("auto", "reject", "accept", "signed")
-
-
 def env_secret(name: str) -> str | None:
     """A secret from ``NAME`` or from the file ``NAME_FILE`` names (a mounted secret); not both."""
     value = os.environ.get(name, "").strip()
@@ -47,33 +46,6 @@ def env_secret(name: str) -> str | None:
     return value or None
 
 
-INSTANCE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
-
-
-def _instance_id() -> str | None:
-    value = os.environ.get("CDI_INSTANCE_ID", "").strip()
-    if value and not INSTANCE_ID.fullmatch(value):
-        raise SettingsError(
-            f"CDI_INSTANCE_ID={value!r}: use 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit"
-        )
-    return value or None
-
-
-def env_value(name: str, default: str) -> str:
-    return os.environ.get(name, default).strip() or default
-
-
-def env_number(name: str, default: float, kind: type, low: float) -> float:
-    raw = env_value(name, str(default))
-    try:
-        value = kind(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a {kind.__name__}; unset it or give a number") from None
-    if value < low:
-        raise SettingsError(f"{name}={raw!r} must be at least {low}")
-    return value
-
-
 @dataclass(frozen=True, slots=True)
 class Settings:
     bootstrap: str | None = None  # CDI_KAFKA_BOOTSTRAP: host:port[,host:port]; unset = embedded broker (demo)
@@ -85,6 +57,10 @@ class Settings:
     data_dir: Path = Path(".cdi-data")  # CDI_DATA_DIR: Faust's local data (RocksDB files)
     metrics_host: str = "127.0.0.1"  # CDI_METRICS_HOST: address /metrics binds to
     metrics_port: int = 6066  # CDI_METRICS_PORT
+    # CDI_SCRAPE_TARGETS_DIR: where `cdi worker` registers its /metrics for Prometheus' file-based
+    # service discovery (cdi.stream.scrape_targets); unset: nothing is written.
+    scrape_targets_dir: Path | None = None
+    scrape_address: str | None = None  # CDI_SCRAPE_ADDRESS: host[:port] Prometheus reaches /metrics at
     rules_path: Path | None = None  # CDI_RULES: rules TOML; default is the packaged default.toml
     clock: str = "event"  # CDI_CLOCK: event (replay-safe) | live (wall clock floors the watermark)
     progress_interval: float = 1.0  # CDI_PROGRESS_INTERVAL: seconds between watermark progress broadcasts
@@ -106,47 +82,48 @@ class Settings:
     replay_key: str | None = field(default=None, repr=False)
     dead_letter_payload: str = "raw"  # CDI_DEAD_LETTER_PAYLOAD: raw | hash (only a SHA-256 of the record)
     max_record_bytes: int = 512 * 1024  # CDI_MAX_RECORD_BYTES: larger input records are dead-lettered
+    log_format: str = "auto"  # CDI_LOG_FORMAT: auto (text at a terminal, else JSON) | json | text
+    connect_timeout: float = 5.0  # CDI_CONNECT_TIMEOUT: seconds a command waits for a bootstrap address to answer
 
     @classmethod
     def from_env(cls) -> Settings:
-        store = env_value("CDI_STORE", "memory")
-        clock = env_value("CDI_CLOCK", "event")
-        if store not in {"memory", "rocksdb"}:
-            raise SettingsError(f"CDI_STORE={store!r}: use 'memory' or 'rocksdb'")
-        if clock not in {"event", "live"}:
-            raise SettingsError(f"CDI_CLOCK={clock!r}: use 'event' (replays) or 'live' (production feed)")
-        rules = os.environ.get("CDI_RULES", "").strip()
-        end_markers = env_value("CDI_END_MARKERS", "auto")
-        if end_markers not in END_MARKER_POLICIES:
-            raise SettingsError(f"CDI_END_MARKERS={end_markers!r}: use one of {', '.join(END_MARKER_POLICIES)}")
-        payload = env_value("CDI_DEAD_LETTER_PAYLOAD", "raw")
-        if payload not in {"raw", "hash"}:
-            raise SettingsError(f"CDI_DEAD_LETTER_PAYLOAD={payload!r}: use 'raw' or 'hash'")
-        namespace = env_value("CDI_NAMESPACE", LIVE)
-        prefix = namespace_prefix(namespace)
+        """The settings the CDI_* variables give (cdi.environment declares them), validated all at
+        once: a bad value raises SettingsError naming the variable and what to give."""
+        from pydantic import ValidationError
+
+        from cdi.environment import Environment, explain
+
+        try:
+            env = Environment()
+        except ValidationError as exc:
+            raise SettingsError(explain(exc)) from None
         return cls(
-            bootstrap=os.environ.get("CDI_KAFKA_BOOTSTRAP", "").strip() or None,
-            topic_prefix=os.environ.get("CDI_TOPIC_PREFIX", prefix),
-            namespace=namespace,
-            partitions=int(env_number("CDI_PARTITIONS", 4, int, 1)),
-            replication_factor=int(env_number("CDI_REPLICATION_FACTOR", 1, int, 1)),
-            store=store,
-            data_dir=Path(env_value("CDI_DATA_DIR", ".cdi-data")),
-            metrics_host=env_value("CDI_METRICS_HOST", "127.0.0.1"),
-            metrics_port=int(env_number("CDI_METRICS_PORT", 6066, int, 0)),
-            rules_path=Path(rules) if rules else None,
-            clock=clock,
-            progress_interval=env_number("CDI_PROGRESS_INTERVAL", 1.0, float, 0.05),
-            session_timeout=env_number("CDI_SESSION_TIMEOUT", 10.0, float, 1.0),
-            heartbeat_interval=env_number("CDI_HEARTBEAT_INTERVAL", 1.0, float, 0.1),
-            standby_replicas=int(env_number("CDI_STANDBY_REPLICAS", 0, int, 0)),
-            instance_id=_instance_id(),
-            log_level=env_value("CDI_LOG_LEVEL", "info"),
+            bootstrap=env.kafka_bootstrap,
+            topic_prefix=env.topic_prefix or namespace_prefix(env.namespace),
+            namespace=env.namespace,
+            partitions=env.partitions,
+            replication_factor=env.replication_factor,
+            store=env.store,
+            data_dir=env.data_dir,
+            metrics_host=env.metrics_host,
+            metrics_port=env.metrics_port,
+            scrape_targets_dir=env.scrape_targets_dir,
+            scrape_address=env.scrape_address,
+            rules_path=env.rules,
+            clock=env.clock,
+            progress_interval=env.progress_interval,
+            session_timeout=env.session_timeout,
+            heartbeat_interval=env.heartbeat_interval,
+            standby_replicas=env.standby_replicas,
+            instance_id=env.instance_id,
+            log_level=env.log_level,
             security=KafkaSecurity.from_env(),
-            end_markers=end_markers,
+            end_markers=env.end_markers,
             replay_key=env_secret("CDI_REPLAY_KEY"),
-            dead_letter_payload=payload,
-            max_record_bytes=int(env_number("CDI_MAX_RECORD_BYTES", 512 * 1024, int, 1024)),
+            dead_letter_payload=env.dead_letter_payload,
+            max_record_bytes=env.max_record_bytes,
+            log_format=env.log_format,
+            connect_timeout=env.connect_timeout,
         )
 
     def to_env(self) -> dict[str, str]:
@@ -161,6 +138,8 @@ class Settings:
             "data_dir": "CDI_DATA_DIR",
             "metrics_host": "CDI_METRICS_HOST",
             "metrics_port": "CDI_METRICS_PORT",
+            "scrape_targets_dir": "CDI_SCRAPE_TARGETS_DIR",
+            "scrape_address": "CDI_SCRAPE_ADDRESS",
             "rules_path": "CDI_RULES",
             "clock": "CDI_CLOCK",
             "progress_interval": "CDI_PROGRESS_INTERVAL",
@@ -173,6 +152,8 @@ class Settings:
             "replay_key": "CDI_REPLAY_KEY",
             "dead_letter_payload": "CDI_DEAD_LETTER_PAYLOAD",
             "max_record_bytes": "CDI_MAX_RECORD_BYTES",
+            "connect_timeout": "CDI_CONNECT_TIMEOUT",
+            "log_format": "CDI_LOG_FORMAT",
         }
         env = {
             names[f.name]: str(getattr(self, f.name))

@@ -12,6 +12,7 @@ from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
+from cdi.broker_reach import BrokerUnreachable
 from cdi.kafka_security import KafkaSecurity, explained
 from cdi.settings import Settings
 
@@ -124,7 +125,7 @@ def admin(bootstrap: str, timeout: float = 30.0, security: KafkaSecurity | None 
                     if security.protocol != "PLAINTEXT"
                     else ""
                 )
-                raise RuntimeError(
+                raise BrokerUnreachable(
                     f"cannot reach Kafka at {bootstrap} ({exc}); check CDI_KAFKA_BOOTSTRAP "
                     f"and that the broker is running{listener}"
                 ) from None

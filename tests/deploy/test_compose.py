@@ -279,7 +279,6 @@ def test_prometheus_config_scrapes_both_workers_with_the_rule_files():
     jobs = {job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]}
     assert jobs == {
         "cdi-monitor": ["monitor-1:6066", "monitor-2:6066"],
-        "cdi-simulation": ["simulated-worker:6066"],
         "cdi-workbench": ["workbench:8080"],
     }
     assert config["rule_files"] == ["/etc/prometheus/rules/*.yml"]
@@ -324,5 +323,36 @@ def test_the_wheel_carries_schemas_reference_tables_and_rules(tmp_path):
         "cdi/workbench/migrations/env.py",
         "cdi/workbench/migrations/versions/0001_cases_view.py",
         "cdi/workbench/migrations/versions/0002_finding_assessment.py",
+        # The Prometheus rules' templates (python -m cdi.alerting).
+        "cdi/alerting/templates/alerts.yml.j2",
+        "cdi/alerting/templates/recording.yml.j2",
+        "cdi/alerting/templates/workbench.yml.j2",
     ):
         assert data in names
+
+
+def test_workers_register_their_scrape_targets_where_prometheus_discovers_them(monkeypatch):
+    """Every worker (the simulated force's included) writes its target file into the shared
+    scrape-targets volume, which Prometheus reads in the monitor's job (file_sd_configs); the
+    simulated force has no static job of its own any more, so it is scraped once."""
+    compose = spec()
+    services = compose["services"]
+    config = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
+    [monitor_job] = [job for job in config["scrape_configs"] if job["job_name"] == "cdi-monitor"]
+    [discovery] = monitor_job["file_sd_configs"]
+    [pattern] = discovery["files"]
+    targets_in_prometheus = str(Path(pattern).parent)
+    mounts = {volume.split(":")[1]: volume.split(":")[0] for volume in services["prometheus"]["volumes"]}
+    assert mounts[targets_in_prometheus] == "scrape-targets"
+    assert f"scrape-targets:{targets_in_prometheus}:ro" in services["prometheus"]["volumes"]
+    assert "scrape-targets" in compose["volumes"]
+    for name in ("monitor-1", "monitor-2", "simulated-worker"):
+        settings = service_settings(monkeypatch, services[name])
+        assert settings.scrape_targets_dir is not None, name
+        assert f"scrape-targets:{settings.scrape_targets_dir}" in services[name]["volumes"], name
+        assert settings.metrics_host == "0.0.0.0" and services[name]["hostname"] == name, name
+    # The file's pipeline label is dropped from the target (the worker labels its own series).
+    assert {"action": "labeldrop", "regex": "pipeline"} in monitor_job["relabel_configs"]
+    # Owned by the image's user, who writes the files (the Dockerfile's useradd --uid).
+    uid = re.search(r"useradd .*--uid (\d+)", (ROOT / "Dockerfile").read_text())
+    assert uid and f"uid={uid[1]}" in compose["volumes"]["scrape-targets"]["driver_opts"]["o"]

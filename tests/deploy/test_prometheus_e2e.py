@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cdi import backtest, dashboards
+from cdi import alerting, backtest, dashboards
 from cdi.core.observations import CancellationCounted, CrimeCounted, OutcomeCounted, RecordingDecision, RecordingDelay
 from cdi.core.times import format_time
 from cdi.embedded_broker import free_port
@@ -39,6 +39,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "deploy" / "prometheus" / "rules"
+JOB = alerting.load(ROOT / "deploy" / "prometheus" / "alerting.toml").job  # the job the rules read `up` of
 MARGIN = 0.02  # ratios this close to a threshold are not asserted either way
 FINDING_ALERTS = {
     "CAUTION_INDICTABLE_ONLY": "CDICautionIndictableOnly",
@@ -81,9 +82,7 @@ class Prometheus:
         config = {
             "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
             "rule_files": rules_without_holds(folder / "rules"),
-            "scrape_configs": [
-                {"job_name": "cdi-monitor", "static_configs": [{"targets": [f"127.0.0.1:{metrics_port}"]}]}
-            ],
+            "scrape_configs": [{"job_name": JOB, "static_configs": [{"targets": [f"127.0.0.1:{metrics_port}"]}]}],
         }
         (folder / "prometheus.yml").write_text(yaml.safe_dump(config))
         self.log = (folder / "prometheus.log").open("wb")
@@ -232,7 +231,7 @@ def test_alerts_fire_on_a_real_prometheus_and_every_panel_query_answers(kafka_bo
             # Publish only once Prometheus has scraped the worker: a series it first sees with its
             # count already raised looks old to the finding alerts' "new series" term.
             deadline = time.monotonic() + 30
-            while not prometheus.api("query", query='up{job="cdi-monitor"} == 1')["data"]["result"]:
+            while not prometheus.api("query", query=f'up{{job="{JOB}"}} == 1')["data"]["result"]:
                 assert time.monotonic() < deadline, "prometheus never scraped the worker"
                 time.sleep(0.5)
             time.sleep(2)

@@ -22,6 +22,8 @@ from typing import Any
 
 import pytest
 
+import cdi.alerting as alerting
+
 ROOT = Path(__file__).resolve().parents[2]
 RULES_DIR = ROOT / "deploy" / "prometheus" / "rules"
 PROMTOOL_TESTS_DIR = ROOT / "deploy" / "prometheus" / "tests"
@@ -33,9 +35,9 @@ CATALOGUE = ROOT / "docs" / "alerting.md"
 RULE_FILES = sorted(RULES_DIR.glob("*.yml"))
 PROMTOOL_TEST_FILES = sorted(PROMTOOL_TESTS_DIR.glob("*.yml"))
 
-# The one place the runbook base URL is spelled out for checking: every alert's runbook_url
-# must be this base plus "<alertname>.md".
-RUNBOOK_BASE = "https://github.com/cdi-monitor/cdi-monitor/blob/main/docs/runbooks/"
+# Every alert's runbook_url must be the runbook base of the rules' config
+# (deploy/prometheus/alerting.toml, which the rule files are generated from) plus "<alertname>.md".
+RUNBOOK_BASE = alerting.load(ROOT / "deploy" / "prometheus" / "alerting.toml").runbook_base
 
 # Dashboards are built on these names (docs/alerting.md): renaming one breaks them.
 CONTRACT_RECORDING_RULES = {

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cdi import backtest
+from cdi import backtest, exit_codes
 from cdi.history import read_events, write_events
 from cdi.simulation import SimulationOptions, simulate
 from cdi.sources import EVENTS, FINDINGS, POLICE_UK, SourceError, open_history
@@ -86,13 +86,13 @@ def test_a_findings_file_or_a_mix_is_refused_with_what_to_do(history, tmp_path):
     findings = tmp_path / "f.jsonl"
     write_events(findings, [f.to_dict() for f in backtest.run(history).findings])
     done = cdi("backtest", findings)
-    assert done.returncode == 2 and "give the history they came from" in done.stderr
+    assert done.returncode == exit_codes.UNREADABLE_INPUT and "give the history they came from" in done.stderr
     done = cdi("backtest", history, STREET)
-    assert done.returncode == 2 and "different kinds" in done.stderr
+    assert done.returncode == exit_codes.UNREADABLE_INPUT and "different kinds" in done.stderr
     junk = tmp_path / "junk.txt"
     junk.write_text("not a history\n")
     done = cdi("backtest", junk)
-    assert done.returncode == 2 and "police.uk" in done.stderr
+    assert done.returncode == exit_codes.UNREADABLE_INPUT and "police.uk" in done.stderr
 
 
 def test_selection_in_the_cli_equals_selection_in_the_core(history, tmp_path):
@@ -109,7 +109,7 @@ def test_selection_in_the_cli_equals_selection_in_the_core(history, tmp_path):
 
 @pytest.mark.parametrize("command", ["backtest", "report", "replay"])
 def test_a_truncated_gzip_history_names_the_file_and_what_to_do(tmp_path, command):
-    """A download cut short: one line naming the file and how far it read, exit 2; never a bare
+    """A download cut short: one line naming the file and how far it read, exit 65; never a bare
     "Aborted!" (click's answer to the EOFError gzip raises) or a traceback."""
     whole = tmp_path / "whole.jsonl.gz"
     write_events(whole, simulate(SimulationOptions(days=2, seed=3)).events)
@@ -126,7 +126,7 @@ def test_a_truncated_gzip_history_names_the_file_and_what_to_do(tmp_path, comman
         check=False,
     )
     said = " ".join(done.stderr.split())
-    assert done.returncode == 2, done.stderr
+    assert done.returncode == exit_codes.UNREADABLE_INPUT, done.stderr
     assert f"{cut}: the compressed file is damaged or ends early after line" in said
     assert "copy or download it again" in said
     assert "Aborted!" not in said and "Traceback" not in said

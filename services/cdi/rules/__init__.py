@@ -23,7 +23,8 @@ def load(path: str | Path | None = None, contracts: Contracts | None = None) -> 
         data = tomllib.loads(source.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise RulesFileError(
-            f"rules file {source} not found; pass --rules with an existing file or copy {DEFAULT} as a starting point"
+            f"rules file {source} not found; give an existing file (--rules, or CDI_RULES for every command) "
+            f"or copy {DEFAULT} as a starting point"
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise RulesFileError(f"rules file {source} is not valid TOML: {exc}") from None

@@ -42,6 +42,32 @@ FAUST_PREFIX = "cdi_faust"
 PATHS = ("/metrics", "/healthz", "/readyz")
 
 
+def port_free(host: str, port: int) -> str | None:
+    """None when ``host:port`` can be bound now; else why not, in words (checked before the
+    worker connects, so a taken port is one line and not a traceback after the recovery)."""
+    import errno
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        return "is not an address of this machine (unknown host)"
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return "is in use by another process"
+            if exc.errno == errno.EADDRNOTAVAIL:
+                return "is not an address of this machine"
+            if exc.errno == errno.EACCES:
+                return "needs privileges this user lacks (ports below 1024)"
+            return f"cannot be bound ({exc.strerror})"
+    return None
+
+
 def install_faust_sensor(app: faust.App, registry: CollectorRegistry, prefix: str = FAUST_PREFIX) -> None:
     """Faust's Prometheus sensor (consumer offsets, rebalances, ...) in ``registry``: what
     ``faust.sensors.prometheus.setup_prometheus_sensors`` does, without the page it adds to

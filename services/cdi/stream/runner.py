@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Awaitable, Callable
 
 import faust
 
+from cdi import log_format
 from cdi.settings import Settings
 from cdi.stream.app import build_app
 from cdi.stream.local_tables import LocalTables
+from cdi.stream.scrape_targets import register
 from cdi.topics import ensure_topics
 
 
@@ -27,10 +30,16 @@ def run_worker(settings: Settings) -> None:
     if local is not None and local.open():
         # Faust sets up logging when the worker starts: say it then, with the worker's format.
         app.task(_report(local), on_leader=False)
-    worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
+    # Faust applies the config when the worker starts; stderr is bound now, before Faust
+    # redirects the standard streams into logging.
+    config = log_format.logging_config(settings.log_level, settings.log_format, sys.stderr)
+    worker = faust.Worker(app, loglevel=settings.log_level, quiet=True, logging_config=config)
+    target = register(settings)  # CDI_SCRAPE_TARGETS_DIR: Prometheus finds this worker by file
     try:
         worker.execute_from_commandline()
     except SystemExit as stop:
         if local is not None and stop.code in (0, None) and app.crash_reason is None:
             local.close()
+        if target is not None and stop.code in (0, None) and app.crash_reason is None:
+            target.remove()  # a crashed worker's target stays, so Prometheus sees it down
         raise

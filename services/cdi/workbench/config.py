@@ -11,7 +11,10 @@ import os
 import secrets
 from dataclasses import dataclass, field
 
-from cdi.settings import Settings, SettingsError, env_number, env_secret, env_value
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from cdi.settings import Settings, SettingsError, env_secret
 from cdi.workbench.access import Tokens
 
 log = logging.getLogger("cdi.workbench")
@@ -36,7 +39,15 @@ class WorkbenchSettings:
 
     @classmethod
     def from_env(cls, kafka: Settings | None = None) -> WorkbenchSettings:
+        from pydantic import ValidationError
+
+        from cdi.environment import explain
+
         kafka = kafka or Settings.from_env()
+        try:
+            env = WorkbenchEnvironment()
+        except ValidationError as exc:
+            raise SettingsError(explain(exc, WorkbenchEnvironment)) from None
         tokens = Tokens.load(os.environ.get("CDI_WORKBENCH_TOKENS"), os.environ.get("CDI_WORKBENCH_TOKENS_FILE"))
         if not len(tokens):
             raise SettingsError(
@@ -47,16 +58,30 @@ class WorkbenchSettings:
         key = env_secret("CDI_WORKBENCH_SESSION_KEY")
         if key is None:
             log.warning("CDI_WORKBENCH_SESSION_KEY is not set: sign-ins last until this process restarts")
-        secure = env_value("CDI_WORKBENCH_SECURE_COOKIES", "false").lower()
-        if secure not in {"true", "false"}:
-            raise SettingsError(f"CDI_WORKBENCH_SECURE_COOKIES={secure!r}: use true or false")
         return cls(
             kafka=kafka,
             database_url=env_secret("CDI_CASES_DATABASE_URL"),  # it may hold a password: _FILE works too
-            host=env_value("CDI_WORKBENCH_HOST", "127.0.0.1"),
-            port=int(env_number("CDI_WORKBENCH_PORT", 8080, int, 0)),
+            host=env.workbench_host,
+            port=env.workbench_port,
             tokens=tokens,
             session_key=key or secrets.token_urlsafe(32),
-            secure_cookies=secure == "true",
-            event_retention_days=env_number("CDI_CASES_EVENT_RETENTION_DAYS", 400.0, float, 1.0),
+            secure_cookies=env.workbench_secure_cookies,
+            event_retention_days=env.cases_event_retention_days,
         )
+
+
+class WorkbenchEnvironment(BaseSettings):
+    """The workbench's own plain CDI_* variables (the secrets, with _FILE forms, are read above)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CDI_", env_ignore_empty=True, str_strip_whitespace=True, extra="ignore", frozen=True
+    )
+
+    workbench_host: str = Field("127.0.0.1", min_length=1, description="address the page and API listen on")
+    workbench_port: int = Field(8080, ge=1, le=65535, description="port of the page and API")
+    workbench_secure_cookies: bool = Field(
+        False, description="true behind TLS: the session cookie goes over HTTPS only"
+    )
+    cases_event_retention_days: float = Field(
+        400.0, ge=1, le=3650, description="days (event time) input events no finding cites stay in the view"
+    )

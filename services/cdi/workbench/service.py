@@ -20,6 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.middleware.sessions import SessionMiddleware
 
+from cdi import log_format
 from cdi import reference as reference_tables
 from cdi import rules as rules_files
 from cdi.contracts import Contracts
@@ -140,4 +141,6 @@ def serve(ws: WorkbenchSettings) -> None:
         ws.port,
         parts.store.describe(),
     )
-    uvicorn.run(app, host=ws.host, port=ws.port, log_level=ws.kafka.log_level, access_log=False)
+    # The process's logging config for uvicorn's loggers too, so every line has the same form.
+    config = log_format.logging_config(ws.kafka.log_level, ws.kafka.log_format)
+    uvicorn.run(app, host=ws.host, port=ws.port, log_config=config, log_level=ws.kafka.log_level, access_log=False)
