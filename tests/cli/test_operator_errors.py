@@ -106,7 +106,8 @@ def test_an_unknown_host_and_a_malformed_address_are_named():
     code, said, _ = cdi("topics", env={"CDI_KAFKA_BOOTSTRAP": "no-such-host.invalid:9092"})
     assert code == exit_codes.UNAVAILABLE and "unknown host" in said, said
     code, said, _ = cdi("topics", env={"CDI_KAFKA_BOOTSTRAP": "kafka"})
-    assert code == exit_codes.UNAVAILABLE and "'kafka' is not host:port" in said, said
+    assert code == exit_codes.CONFIG and "CDI_KAFKA_BOOTSTRAP='kafka' is not valid" in said, said
+    assert "host:port[,host:port]" in said
 
 
 @pytest.mark.parametrize(
