@@ -78,10 +78,12 @@ def change(history: Path, proposed: Path) -> rule_change.RuleChange:
 
 @pytest.fixture(scope="module")
 def event_times(history: Path) -> dict[str, int]:
-    """Event time of every history event by id (duplicates in the feed are byte copies)."""
+    """Event time of every history event by id (duplicates in the feed are byte copies); for a crime
+    record carrying a Crime Recording Decision time (crd_at), that time: CRD_LATE measures to it."""
     times: dict[str, int] = {}
     for record in read_events(history):
-        times.setdefault(record["event_id"], parse_time(record["occurred_at"]))
+        decided = record["payload"].get("crd_at") if record["type"] == "crime.recorded" else None
+        times.setdefault(record["event_id"], parse_time(decided or record["occurred_at"]))
     return times
 
 
@@ -90,7 +92,7 @@ def _of_rule(findings: list[Event], rule: str) -> list[Event]:
 
 
 def _late_delay_hours(finding: Event, times: dict[str, int]) -> float:
-    # CRD_LATE evidence is [the incident's opening event, the crime's recording event].
+    # CRD_LATE evidence is [the event that disclosed the crime, the crime's recording event].
     opened, recorded = finding.payload.evidence
     return (times[recorded] - times[opened]) / MS_PER_HOUR
 
@@ -152,8 +154,8 @@ def test_raised_deadline_removes_exactly_the_findings_between_old_and_new(
     assert set(still) == beyond
     for c in still.values():
         assert c.fields == ("explanation",)
-        assert c.a.explanation.endswith("the limit is 24 h from the report.")
-        assert c.b.explanation.endswith("the limit is 48 h from the report.")
+        assert c.a.explanation.endswith("the limit is 24 h from the disclosure.")
+        assert c.b.explanation.endswith("the limit is 48 h from the disclosure.")
     row = next(r for r in change.by_rule if r.rule == LATE)
     assert (row.a, row.b, row.delta, row.removed, row.changed) == (
         len(late),

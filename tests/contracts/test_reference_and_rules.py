@@ -39,7 +39,7 @@ def test_home_office_codes_are_well_formed():
     pattern = re.compile(COMMON["hocr_code"]["pattern"])
     for code in ref.offence_codes.values():
         assert pattern.match(code.code)
-        assert code.mode_of_trial in {"indictable_only", "either_way", "summary"}
+        assert code.mode_of_trial in {"indictable_only", "either_way", "summary", "mixed"}
         assert 0 < code.seriousness <= 100
     assert ref.offence_codes["19C"].mode_of_trial == "indictable_only"
     assert ref.offence_codes["34B"].mode_of_trial == "indictable_only"
@@ -81,5 +81,7 @@ def test_a_bad_rules_file_gives_a_clear_error(tmp_path, text, message):
 
 
 def test_missing_rules_file_says_what_to_do(tmp_path):
-    with pytest.raises(rules.RulesFileError, match="not found; pass --rules"):
+    with pytest.raises(
+        rules.RulesFileError, match=r"not found; give an existing file \(--rules, or CDI_RULES for every command\)"
+    ):
         rules.load(tmp_path / "nope.toml")

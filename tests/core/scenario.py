@@ -66,14 +66,19 @@ class Scenario:
         )
 
     def closed(
-        self, incident: str, hours: float, code: str = "CRIME_RECORDED", rationale: bool = False, **kw: Any
+        self,
+        incident: str,
+        hours: float,
+        code: str = "CRIME_RECORDED",
+        rationale: bool = False,
+        victim_informed: bool | None = None,
+        **kw: Any,
     ) -> dict[str, Any]:
-        return self._add(
-            "incident.closed",
-            hours,
-            {"incident_id": incident, "closing_code": code, "rationale_recorded": rationale},
-            **kw,
-        )
+        """A closure; ``victim_informed`` None leaves the field out (the source does not say)."""
+        payload: dict[str, Any] = {"incident_id": incident, "closing_code": code, "rationale_recorded": rationale}
+        if victim_informed is not None:
+            payload["victim_informed"] = victim_informed
+        return self._add("incident.closed", hours, payload, **kw)
 
     def crime(
         self,
@@ -83,11 +88,24 @@ class Scenario:
         hocr: str = "105A",
         group: str = "violence_against_the_person",
         victim_ref: str | None = None,
+        record_kind: str | None = None,
+        crd_hours: float | None = None,
         **kw: Any,
     ) -> dict[str, Any]:
-        payload = {"crime_id": crime, "incident_id": incident, "hocr_code": hocr, "offence_group": group}
+        """A crime record; ``record_kind="n100"`` makes it an N100 record, ``crd_hours`` gives its Crime
+        Recording Decision time (None: the field is left out)."""
+        payload: dict[str, Any] = {
+            "crime_id": crime,
+            "incident_id": incident,
+            "hocr_code": hocr,
+            "offence_group": group,
+        }
         if victim_ref is not None:
             payload["victim_ref"] = victim_ref
+        if record_kind is not None:
+            payload["record_kind"] = record_kind
+        if crd_hours is not None:
+            payload["crd_at"] = at(crd_hours)
         return self._add("crime.recorded", hours, payload, **kw)
 
     def reclassified(
@@ -115,20 +133,20 @@ class Scenario:
         avi: bool = True,
         role: str = "designated_decision_maker",
         reason: str | None = "CCTV shows no offence",
+        victim_informed: bool | None = None,
         **kw: Any,
     ) -> dict[str, Any]:
-        return self._add(
-            "crime.cancelled",
-            hours,
-            {
-                "crime_id": crime,
-                "cancellation_code": code,
-                "avi_recorded": avi,
-                "authoriser_role": role,
-                "reason": reason,
-            },
-            **kw,
-        )
+        """A cancellation; ``victim_informed`` None leaves the field out (the source does not say)."""
+        payload: dict[str, Any] = {
+            "crime_id": crime,
+            "cancellation_code": code,
+            "avi_recorded": avi,
+            "authoriser_role": role,
+            "reason": reason,
+        }
+        if victim_informed is not None:
+            payload["victim_informed"] = victim_informed
+        return self._add("crime.cancelled", hours, payload, **kw)
 
     def outcome(
         self,

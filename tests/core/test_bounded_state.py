@@ -118,7 +118,8 @@ def test_pruning_and_findings_do_not_depend_on_arrival_order():
 def test_disposals_no_rule_can_count_are_not_kept():
     horizon = MONITOR.stages[OFFENDERS].logic.horizon_days
     s = Scenario()
-    s.history(P, 10, [("conviction", "theft", "2016-01-01"), ("conviction", "theft", "2025-01-01")])
+    # Not theft: a retail-theft penalty notice counts earlier theft disposals at any time (rules-review 1.8).
+    s.history(P, 10, [("conviction", "public_order_offences", "2016-01-01"), ("conviction", "theft", "2025-01-01")])
     run_, _ = offline(s.records)
     [snapshot] = run_.states[OFFENDERS].cases[P].snapshots
     assert [row[3] for row in snapshot[2]] == [epoch_day("2025-01-01")]

@@ -26,10 +26,14 @@ def found(s: Scenario, rule: str, order: list[int] | None = None) -> list:
 )
 def test_crime_indicative_incident_closed_to_a_non_crime_code_without_rationale(opening, closing, severity):
     """Severity follows what the call disclosed (violence, sexual offences and robbery high); a
-    sink closure raises it one step, at most to high. rules-review 1.3."""
+    sink closure raises it one step, at most to high. rules-review 1.3. The crime is recorded in
+    time after the closure, so the downgrade is a finding of its own, judged at the check time
+    and dated at the closure."""
     s = Scenario()
     s.opened("I1", 0, opening)
     s.closed("I1", 2, closing)
+    s.crime("C1", "I1", 3, *(("46", "theft") if opening == "SHOPLIFTING" else ()))
+    s.opened("I2", 30, "ADMIN")  # moves event time past I1's check time
     [finding] = found(s, DOWN)
     assert finding.occurred_at == at(2) and finding.payload.severity == severity
     assert f"as {closing}" in finding.payload.explanation
@@ -41,6 +45,9 @@ def test_sink_code_on_a_theft_is_high_and_non_crime_code_on_a_theft_is_medium():
     s.opened("I2", 0, "THEFT")
     s.closed("I1", 2, "MISC")
     s.closed("I2", 2, "NO_TRACE")
+    s.crime("C1", "I1", 3, "49", "theft")
+    s.crime("C2", "I2", 3, "49", "theft")
+    s.opened("I9", 30, "ADMIN")
     severities = {f.payload.subject.id: f.payload.severity for f in found(s, DOWN)}
     assert severities == {"I1": "high", "I2": "medium"}
 
@@ -61,7 +68,7 @@ def test_crime_recorded_after_the_closure_does_not_undo_the_downgrade():
     s.opened("I1", 0, "ASSAULT")
     s.closed("I1", 2, "ADVICE_GIVEN")
     s.crime("C1", "I1", 2.05)
-    s.opened("I2", 3, "ADMIN")
+    s.opened("I2", 30, "ADMIN")
     assert len(found(s, DOWN)) == 1
     assert len(found(s, DOWN, [0, 2, 1, 3])) == 1  # the crime arrives first, still after the closure in time
 
@@ -71,6 +78,8 @@ def test_recategorised_to_a_crime_code_then_closed_non_crime():
     s.opened("I1", 0, "CONCERN_FOR_WELFARE")
     s.updated("I1", 1, "CONCERN_FOR_WELFARE", "ASSAULT")
     s.closed("I1", 2, "NO_OFFENCE_DISCLOSED")
+    s.crime("C1", "I1", 5)
+    s.opened("I2", 30, "ADMIN")
     assert len(found(s, DOWN)) == 1
 
 

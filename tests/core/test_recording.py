@@ -5,7 +5,7 @@ from __future__ import annotations
 from cdi.core.observations import RecordingDecision, RecordingDelay
 from cdi.core.stage import DUPLICATE, LATE
 from tests.core import scenario
-from tests.core.scenario import CONTRACTS, Scenario, at, ids
+from tests.core.scenario import CONFIG, CONTRACTS, Scenario, at, ids
 
 NC = "CRIME_INDICATIVE_INCIDENT_NOT_CRIMED"
 RECORDING_RULES = {NC, "CRD_LATE"}
@@ -30,7 +30,7 @@ def test_unrecorded_crime_indicative_incident_is_found_at_its_deadline():
     assert finding.offence_group == "violence_against_the_person"
     assert list(finding.evidence) == ["ev-0001", "ev-0002"]
     assert "without a recorded rationale" in finding.explanation
-    assert finding.rules_version == "2026.12.1"
+    assert finding.rules_version == CONFIG.version
     assert found[0].division == "NORTH"
 
 
@@ -64,8 +64,8 @@ def test_crime_one_millisecond_after_24_hours_is_late_and_resolves_the_unrecorde
     s.opened("I2", 50, "ADMIN")
     found, _, _ = run(s.records)
     assert ids(found) == [
-        ("finding.raised", "CRD_LATE/crime/C1", late["occurred_at"]),
         ("finding.raised", f"{NC}/incident/I1", at(24)),
+        ("finding.raised", "CRD_LATE/crime/C1", late["occurred_at"]),
         ("finding.resolved", f"{NC}/incident/I1", late["occurred_at"]),
     ]
 
@@ -113,22 +113,27 @@ def test_rationale_recorded_after_the_deadline_does_not_explain():
     assert [f.payload.finding_id for f in run(s.records)[0]] == [f"{NC}/incident/I1"]
 
 
-def test_recategorised_to_a_crime_code_counts_from_the_report():
+def test_recategorised_to_a_crime_code_counts_from_the_disclosure():
+    """The 24 h run from the update that disclosed the crime, not from the call. rules-review 1.1
+    point 1 [K]."""
     s = Scenario()
     s.opened("I1", 0, "CONCERN_FOR_WELFARE")
     s.updated("I1", 3, "CONCERN_FOR_WELFARE", "ASSAULT")
     s.opened("I2", 30, "ADMIN")
     found = run(s.records)[0]
-    assert ids(found) == [("finding.raised", f"{NC}/incident/I1", at(24))]
+    assert ids(found) == [("finding.raised", f"{NC}/incident/I1", at(27))]
     assert "became crime-indicative (ASSAULT)" in found[0].payload.explanation
+    assert "Deadline: 24 h from the disclosure" in found[0].payload.explanation
 
 
-def test_closed_with_a_crime_code_after_the_deadline_is_checked_at_closure():
+def test_closed_with_a_crime_code_after_the_deadline_starts_its_own_clock():
+    """A crime first shown by the closing code, 30 h after the call, is due 24 h after that
+    closure (first contact gave it no time at all). rules-review 1.1 point 1 [K]."""
     s = Scenario()
     s.opened("I1", 0, "SUSPICIOUS_CIRCUMSTANCES")
     s.closed("I1", 30, "THEFT")
-    s.opened("I2", 40, "ADMIN")
-    assert ids(run(s.records)[0]) == [("finding.raised", f"{NC}/incident/I1", at(30))]
+    s.opened("I2", 60, "ADMIN")
+    assert ids(run(s.records)[0]) == [("finding.raised", f"{NC}/incident/I1", at(54))]
 
 
 def test_deadline_not_reached_by_end_of_history_raises_nothing():

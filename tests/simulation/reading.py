@@ -23,6 +23,10 @@ INCIDENT_CODES = table("incident_codes.csv")
 HOCR_CODES = table("hocr_codes.csv")
 POLICIES = table("offence_policies.csv")  # codes not listed carry no restriction
 OUTCOME_TYPES = table("outcome_types.csv", key="type")
+with (REFERENCE / "specified_either_way.csv").open(newline="", encoding="utf-8") as _fh:
+    SPECIFIED_OFFENCES = list(csv.DictReader(_fh))  # SI 2015/790, one row per offence and class
+with (REFERENCE / "cancellation_authority.csv").open(newline="", encoding="utf-8") as _fh:
+    CANCEL_AUTHORITY = list(csv.DictReader(_fh))  # one row per edition, code and gravity
 
 
 def policy(code: str, column: str) -> str:

@@ -85,41 +85,44 @@ def test_truth_file_shape_and_order(tmp_path: Path, default_sim: Simulation) -> 
 
 
 def test_boundary_cases_are_present(default_sim: Simulation, distinct_events: list[dict[str, Any]]) -> None:
+    """The deadline runs from the disclosure (the first crime-indicative code) to the recording
+    decision (crd_at, else the record's time): docs/rules.md, rules-review 1.1 point 1 and 1.2."""
     day = 24 * 3_600_000
-    opened = {
-        e["payload"]["incident_id"]: ms(e["occurred_at"]) for e in distinct_events if e["type"] == "incident.opened"
-    }
+    disclosed: dict[str, int] = {}
+    for e in distinct_events:
+        p = e["payload"]
+        code = p.get("opening_code") or p.get("to_code") or p.get("closing_code")
+        if e["type"].startswith("incident.") and code_class(code) == "crime":
+            at = ms(e["occurred_at"])
+            disclosed[p["incident_id"]] = min(at, disclosed.get(p["incident_id"], at))
     late_ids = {t["subject"]["id"] for t in default_sim.truth if t["rule"] == CRD_LATE}
     raised = {t["subject"]["id"] for t in default_sim.truth if t["rule"] == NOT_CRIMED}
     on_deadline, just_late = [], []
     for crime in distinct_events:
         p = crime["payload"]
-        if crime["type"] != "crime.recorded" or p["incident_id"] is None:
+        if crime["type"] != "crime.recorded" or p["incident_id"] not in disclosed:
             continue
-        delay = ms(crime["occurred_at"]) - opened[p["incident_id"]]
+        decided = ms(p["crd_at"]) if p.get("crd_at") else ms(crime["occurred_at"])
+        delay = decided - disclosed[p["incident_id"]]
         if delay == day:
             on_deadline.append(p)
         elif day < delay <= day + 1000:
             just_late.append(p)
-    # Exactly 24 h is in time: no CRD_LATE, no NOT_CRIMED.
+    # Exactly 24 h is in time: no CRD_LATE (nor NOT_CRIMED, when the record itself is in time).
     assert on_deadline
     assert not {p["crime_id"] for p in on_deadline} & late_ids
-    assert not {p["incident_id"] for p in on_deadline} & raised
+    assert not {p["incident_id"] for p in on_deadline if not p.get("crd_at")} & raised
     # 1 ms or 1 s past it is late: both findings.
     assert just_late
     assert {p["crime_id"] for p in just_late} <= late_ids
-    assert {p["incident_id"] for p in just_late} <= raised
+    assert {p["incident_id"] for p in just_late if not p.get("crd_at")} <= raised
+    # Decisions dated apart from the record sit on both sides of the limit.
+    assert any(p.get("crd_at") for p in on_deadline) and any(p.get("crd_at") for p in just_late)
 
     # Never-recorded incidents whose deadline falls after the file's last event: no finding.
     t_end = max(ms(e["occurred_at"]) for e in distinct_events)
     crimed = {e["payload"]["incident_id"] for e in distinct_events if e["type"] == "crime.recorded"}
-    indicative = set()
-    for e in distinct_events:
-        p = e["payload"]
-        code = p.get("opening_code") or p.get("to_code") or p.get("closing_code")
-        if e["type"].startswith("incident.") and code_class(code) == "crime":
-            indicative.add(p["incident_id"])
-    unrecorded_past_end = [i for i in indicative - crimed if opened[i] + day > t_end]
+    unrecorded_past_end = [i for i in disclosed.keys() - crimed if disclosed[i] + day > t_end]
     assert unrecorded_past_end
     assert not set(unrecorded_past_end) & raised
     # And some findings fall due right up to the end of the file.

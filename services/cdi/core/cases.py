@@ -20,6 +20,18 @@ class LinkedCrime:
     division: str
     timed: bool = False  # recording delay already measured
     victim_ref: str | None = None  # pseudonymous victim on the crime record, where the source has one
+    kind: str = "crime"  # "crime" | "n100": a rape report held under N100, not a crime
+    decided_at: int | None = None  # the Crime Recording Decision's time (crd_at), where the record has it
+    waited: bool = False  # its delay fell due before the incident's report was known: timed when it comes
+
+    @property
+    def decision_time(self) -> int:
+        """What CRD_LATE measures to: the recording decision, else the record's creation."""
+        return self.decided_at if self.decided_at is not None else self.at
+
+    @property
+    def is_crime(self) -> bool:
+        return self.kind != "n100"
 
 
 @dataclass(slots=True)
@@ -35,11 +47,14 @@ class IncidentCase:
     opening_code: str | None = None
     indicative_at: int | None = None
     indicative_code: str | None = None
+    indicative_event: str | None = None  # the event that first carried a crime-indicative code
+    rape_at: int | None = None  # first event with a crime-indicative code that reports a rape
     signalled_at: int | None = None  # first opening or update with a crime-indicative code
     closed_at: int | None = None
     closing_code: str | None = None
     closing_rationale: bool = False
     closing_event: str | None = None
+    closing_victim_informed: bool | None = None  # None: not known to the source
     victims: int | None = None
     close_checked: bool = False  # CLOSE_CATEGORY_DOWNGRADE evaluated
     incident_events: list[tuple[int, str]] = field(default_factory=list)
@@ -70,16 +85,31 @@ class IncidentCase:
             "opening_code": self.opening_code,
             "indicative_at": self.indicative_at,
             "indicative_code": self.indicative_code,
+            "indicative_event": self.indicative_event,
+            "rape_at": self.rape_at,
             "signalled_at": self.signalled_at,
             "closed_at": self.closed_at,
             "closing_code": self.closing_code,
             "closing_rationale": self.closing_rationale,
             "closing_event": self.closing_event,
+            "closing_victim_informed": self.closing_victim_informed,
             "victims": self.victims,
             "close_checked": self.close_checked,
             "incident_events": self.incident_events,
             "crimes": [
-                [c.crime_id, c.at, c.event_id, c.hocr_code, c.offence_group, c.division, c.timed, c.victim_ref]
+                [
+                    c.crime_id,
+                    c.at,
+                    c.event_id,
+                    c.hocr_code,
+                    c.offence_group,
+                    c.division,
+                    c.timed,
+                    c.victim_ref,
+                    c.kind,
+                    c.decided_at,
+                    c.waited,
+                ]
                 for c in self.crimes.values()
             ],
             "seen": sorted(self.seen),

@@ -22,6 +22,7 @@ from cdi.core.observations import (
 from cdi.core.reference import ReferenceData
 from cdi.core.rules import RulesConfig
 from cdi.core.stage import Step
+from cdi.core.times import parse_time, utc_date
 
 DECIDE = 0
 
@@ -35,6 +36,14 @@ class Classification:
     recorded_event: str
     hocr_code: str | None  # None: the source gives no Home Office code
     offence_group: str
+    committed_on: str | None = None  # UTC date the offence was committed (offence_from), where known
+    drug_class: str | None = None  # A | B | C for drug offences; None: not known
+
+    @property
+    def offence_date(self) -> str:
+        """The date history windows count back from: when the offence was committed where the
+        record says, else the record's own date (docs/rules.md, "Offence date")."""
+        return self.committed_on or utc_date(self.recorded_at)
 
 
 @dataclass(slots=True)
@@ -45,7 +54,9 @@ class CrimeCase:
     first_at: int
     last_at: int = 0  # the latest event time applied
     final_at: int | None = None  # the earliest final decision: a final outcome type or a cancellation
-    recorded: list[Any] | None = None  # [at, event_id, hocr_code, offence_group] of the earliest record
+    # [at, event_id, hocr_code, offence_group, committed_on, drug_class] of the earliest record
+    # (cases saved before rules 2026.12.2 hold the first four only: read as not known)
+    recorded: list[Any] | None = None
     reclassified: list[list[Any]] = field(default_factory=list)  # sorted [at, event_id, to_code, to_group]
     pending: pending.Pending = field(default_factory=list)  # decisions awaiting the watermark
     seen: set[str] = field(default_factory=set)
@@ -81,7 +92,8 @@ class CrimeCase:
             if when > at:
                 break
             code, group = to_code, to_group or group
-        return Classification(self.key, self.recorded[0], self.recorded[1], code, group)
+        committed_on, drug_class = [*self.recorded[4:6], None, None][:2]
+        return Classification(self.key, self.recorded[0], self.recorded[1], code, group, committed_on, drug_class)
 
 
 class CrimeLogic:
@@ -97,6 +109,8 @@ class CrimeLogic:
 
     def key(self, event: Event) -> str | None:
         payload = event.payload
+        if isinstance(payload, CrimeRecorded) and payload.is_n100:
+            return None  # not a crime: counted by no crime measure, and no crime decision applies to it
         if isinstance(payload, CrimeRecorded | CrimeReclassified | CrimeCancelled | OutcomeAssigned):
             return payload.crime_id
         return None
@@ -137,7 +151,14 @@ class CrimeLogic:
         if isinstance(payload, CrimeRecorded):
             # The earliest record counts, whatever order records arrive in.
             if case.recorded is None or [event.at, event.event_id] < case.recorded[:2]:
-                case.recorded = [event.at, event.event_id, payload.hocr_code, payload.offence_group]
+                case.recorded = [
+                    event.at,
+                    event.event_id,
+                    payload.hocr_code,
+                    payload.offence_group,
+                    commission_date(payload, event.at),
+                    payload.drug_class,
+                ]
                 case.division, case.force = event.division, event.force
             rape = self.reference.policy(payload.hocr_code).rape
             out.observations.append(CrimeCounted(event.division, payload.offence_group, rape))
@@ -187,3 +208,13 @@ class CrimeLogic:
             group = before.offence_group if before else (crime.offence_group if crime else "unknown")
             out.observations.append(ReclassificationCounted(event.division, group, direction))
             self.rules.reclassification(case, crime, event, payload, out)
+
+
+def commission_date(crime: CrimeRecorded, recorded_at: int) -> str | None:
+    """The UTC date the offence was committed: the start of ``offence_from``, where the record
+    gives one no later than the record itself (a date of commission after the record cannot be
+    right, so the record's date stands in)."""
+    if crime.offence_from is None:
+        return None
+    start = parse_time(crime.offence_from)
+    return utc_date(start) if start <= recorded_at else None

@@ -52,6 +52,12 @@ class CrimeRecorded:
     offence_to: str | None = None
     drug_class: str | None = None  # A | B | C for drug offences; None: not known
 
+    @property
+    def is_n100(self) -> bool:
+        """A rape report held under N100, not a crime: record_kind says so, or a source without
+        the field gives the classification N100 alone."""
+        return self.record_kind == "n100" or (self.record_kind is None and self.hocr_code == "N100")
+
 
 @dataclass(frozen=True, slots=True)
 class CrimeReclassified:

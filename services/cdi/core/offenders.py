@@ -37,9 +37,9 @@ ANONYMOUS = "crime:"  # key prefix of a disposal with no offender: no history, n
 # History windows of the rules, in days (docs/rules.md); the longest bounds what is kept.
 WINDOWS = {
     REPEAT_CAUTION: ("window_days",),
-    PND_ELIGIBILITY: ("window_days", "cannabis_window_days", "significant_history_days"),
+    PND_ELIGIBILITY: ("window_days", "cannabis_window_days", "significant_history_days", "first_offence_window_days"),
     CANNABIS_ESCALATION: ("window_days",),
-    CR_INELIGIBLE: ("window_days",),
+    CR_INELIGIBLE: ("window_days", "similar_cr_window_days"),
 }
 # (rule, window parameter, disposal kinds it counts) for the windows that may be left out.
 TIMELESS_WHEN_UNBOUNDED = (
@@ -112,9 +112,12 @@ class OffenderCase:
                 items.append(HistoryItem(d, disposal, group, hocr, event_id))
         return items
 
-    def prune(self, at: int, horizon_days: int, timeless: frozenset[str] = frozenset()) -> None:
+    def prune(
+        self, at: int, horizon_days: int, timeless: frozenset[str] = frozenset(), groups: frozenset[str] = frozenset()
+    ) -> None:
         """The watermark has passed ``at``: keep the latest snapshot at or before it and newer
-        ones, and the monitor's disposals no decision after ``at`` could count."""
+        ones, and the monitor's disposals no decision after ``at`` could count (disposals of a
+        ``timeless`` kind or of an offence group in ``groups`` are counted whatever their age)."""
         latest = 0
         for n, snapshot in enumerate(self.snapshots):
             if snapshot[0] > at:
@@ -123,7 +126,7 @@ class OffenderCase:
         del self.snapshots[:latest]
         floor = at // MS_PER_DAY - horizon_days
         if self.observed and self.observed[0][5] < floor:
-            self.observed = [row for row in self.observed if row[5] >= floor or row[2] in timeless]
+            self.observed = [row for row in self.observed if row[5] >= floor or row[2] in timeless or row[3] in groups]
 
 
 class OffenderLogic:
@@ -145,6 +148,12 @@ class OffenderLogic:
             for rule, name, kinds in TIMELESS_WHEN_UNBOUNDED
             if config.rule(rule).params.get(name) is None
             for kind in kinds
+        )
+        # A retail-theft penalty notice is for a first offence: with no first_offence_window_days,
+        # every earlier disposal of the groups it counts (theft) is kept whatever its age.
+        pnd = config.rule(PND_ELIGIBILITY).params
+        self.timeless_groups = frozenset(
+            pnd.get("first_offence_groups", ("theft",)) if pnd.get("first_offence_window_days") is None else ()
         )
 
     def key(self, event: Event) -> str | None:
@@ -187,7 +196,7 @@ class OffenderLogic:
         listed = []
         for d in event.payload.disposals:
             day = epoch_day(d.disposed_on)
-            if day >= floor or d.disposal in self.timeless:
+            if day >= floor or d.disposal in self.timeless or d.offence_group in self.timeless_groups:
                 listed.append([d.disposal, d.offence_group, d.hocr_code, day])
         return listed
 
@@ -213,7 +222,7 @@ class OffenderLogic:
     def fire(self, case: OffenderCase, at: int, kind: int, out: Step) -> None:
         if kind == DECIDE:
             self._decide(case, at, out)
-        case.prune(at, self.horizon_days, self.timeless)
+        case.prune(at, self.horizon_days, self.timeless, self.timeless_groups)
 
     def _decide(self, case: OffenderCase, at: int, out: Step) -> None:
         now, case.pending = pending.release(case.pending, at)

@@ -7,7 +7,15 @@ import tomllib
 from functools import cache
 from pathlib import Path
 
-from cdi.core.reference import IncidentCode, OffenceCode, OffencePolicy, OutcomeType, ReferenceData
+from cdi.core.reference import (
+    IncidentCode,
+    OffenceCode,
+    OffencePolicy,
+    OutcomeType,
+    ReferenceData,
+    cancellation_authority,
+    specified_offences,
+)
 
 HERE = Path(__file__).parent
 
@@ -23,7 +31,12 @@ def load() -> ReferenceData:
     files = manifest["files"]
     incident_codes = {
         row["code"]: IncidentCode(
-            row["code"], row["description"], row["stage"], row["class"], row["offence_group"] or None
+            row["code"],
+            row["description"],
+            row["stage"],
+            row["class"],
+            row["offence_group"] or None,
+            row.get("rape") == "true",
         )
         for row in _rows(files["incident_codes"]["path"])
     }
@@ -38,10 +51,12 @@ def load() -> ReferenceData:
         )
         for row in _rows(files["hocr_codes"]["path"])
     }
+    specified = specified_offences(_rows(files["specified_either_way"]["path"]))
+    restricted = {code for row in specified for code in row.hocr_codes}
     policies = {
         row["code"]: OffencePolicy(
             row["code"],
-            row["caution_restriction"] or None,
+            "specified_either_way" if row["code"] in restricted else None,
             row["pnd_eligible"] == "true",
             float(row["pnd_value_limit"]) if row["pnd_value_limit"] else None,
             row["high_harm"] == "true",
@@ -51,6 +66,8 @@ def load() -> ReferenceData:
         )
         for row in _rows(files["offence_policies"]["path"])
     }
+    for code in sorted(restricted - policies.keys()):  # a class SI 2015/790 lists, with no other policy
+        policies[code] = OffencePolicy(code, "specified_either_way", False, None, False, False, False, False)
     outcome_types = {
         int(row["type"]): OutcomeType(
             int(row["type"]),
@@ -61,4 +78,13 @@ def load() -> ReferenceData:
         )
         for row in _rows(files["outcome_types"]["path"])
     }
-    return ReferenceData(manifest["version"], incident_codes, offence_codes, policies, outcome_types)
+    authority = files["cancellation_authority"]
+    return ReferenceData(
+        manifest["version"],
+        incident_codes,
+        offence_codes,
+        policies,
+        outcome_types,
+        cancellation_authority=cancellation_authority(_rows(authority["path"]), authority.get("editions")),
+        specified_offences=specified,
+    )

@@ -8,8 +8,8 @@ Definitions (also printed in the report and in docs/report.md):
   with a written rationale). ``not_recorded`` is the breach. This is NCRS's "record or explain"
   and the same ratio the live dashboards and alerts use, so the report and Grafana agree.
 - Recorded within 24 hours: of the crimes linked to a reported incident (one ``RecordingDelay``
-  each), the share whose record was made at most 24 hours after the report (exactly 24 h is in
-  time, as for CRD_LATE).
+  each), the share whose recording decision came at most 24 hours after the clock's start (the
+  disclosure by default; exactly 24 h is in time, as for CRD_LATE).
 """
 
 from __future__ import annotations

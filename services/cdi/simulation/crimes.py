@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 
+from cdi.core.times import format_time
 from cdi.simulation.codes import CRIME, OffenceCode, ReferenceData, load_reference
+from cdi.simulation.crime_facts import crime_facts
 from cdi.simulation.extract import TimedEvent, envelope
 from cdi.simulation.force import Force
 
@@ -58,6 +60,8 @@ class CrimePlan:
     incident_id: str | None
     victim_ref: str | None
     crime_id: str = ""
+    kind: str = "crime"  # "n100": a rape report held under N100, not a crime (record_kind)
+    crd_at: int | None = None  # the Crime Recording Decision's time, where the record carries one
 
     @property
     def event_id(self) -> str:
@@ -113,7 +117,12 @@ def crime_event(crime: CrimePlan, force: str) -> TimedEvent:
         "hocr_code": crime.hocr.code,
         "offence_group": crime.hocr.offence_group,
         "victim_ref": crime.victim_ref,
+        **crime_facts(crime),  # drug class, date of commission (outcome rules)
     }
+    if crime.kind != "crime":
+        payload["record_kind"] = crime.kind
+    if crime.crd_at is not None:
+        payload["crd_at"] = format_time(crime.crd_at)
     return envelope(crime.event_id, "crime.recorded", crime.recorded_at, force, crime.division, payload)
 
 

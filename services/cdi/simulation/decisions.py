@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
-from cdi.core.times import MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE
+from cdi import rules
+from cdi.core.decisions import VICTIM_INFORMED_GROUPS, authority_with_rules, gravity_of
+from cdi.core.reference import CancellationAuthority
+from cdi.core.times import MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, utc_date
 from cdi.simulation.calibration import Casework
-from cdi.simulation.codes import ReferenceData
+from cdi.simulation.codes import OffenceCode, ReferenceData
 from cdi.simulation.crimes import CrimePlan
 from cdi.simulation.extract import TimedEvent, envelope
 from cdi.simulation.incidents import delay
@@ -21,6 +24,7 @@ from cdi.simulation.incidents import delay
 if TYPE_CHECKING:
     from cdi.simulation.outcomes import Outcome
 
+T = TypeVar("T")
 REGISTRAR_ROLES = ("designated_decision_maker", "force_crime_registrar")
 OTHER_ROLES = ("investigator", "supervisor", "call_handler", "other")
 
@@ -108,9 +112,36 @@ NO_GROUND_REASONS = (
     "Victim Declined To Support an investigation",
     "No complaint",
 )
-# A cancellation in breach (weights); for rape records the "role" kinds pick a role that may not
-# cancel rape (neither the DDM nor the registrar).
-CANCEL_BREACHES = (("no_avi", 30), ("role", 25), ("reason", 35), ("reason_and_role", 10))
+# Lawful reasons that hold a phrase anyway: the monitor asks for a review of them (rules-review 1.12
+# point 6), so they are drawn as deliberate cases, never by honest decision makers.
+LAWFUL_PHRASE_REASONS = (
+    "Victim does not wish to support, but CCTV shows no offence took place",
+    "No complaint of theft: the owner confirmed the property was lent",
+)
+# A cancellation in breach (weights): no AVI; a role the cancellation authority table does not
+# allow for the code, the offence's gravity and the edition in force (for rape records, neither
+# the DDM nor the registrar); a reason that is no ground; the victim of a sexual offence,
+# violence or robbery not told; a lawful reason holding a phrase (a review finding).
+CANCEL_BREACHES = (
+    ("no_avi", 20),
+    ("role", 25),
+    ("reason", 20),
+    ("reason_and_role", 10),
+    ("victim", 20),
+    ("lawful_phrase", 5),
+)
+# Who authorises a lawful cancellation, among the roles the table allows (weights): the
+# supervisor and crime-management staff (other) only where an edition lets them.
+LAWFUL_ROLES = (
+    ("designated_decision_maker", 45),
+    ("force_crime_registrar", 15),
+    ("supervisor", 30),
+    ("other", 10),
+)
+ALL_ROLES = REGISTRAR_ROLES + OTHER_ROLES
+# Whether an honest cancellation records that the victim was told (weights); None: the source
+# does not say. Told False only where the rules do not require it (not a watched group).
+VICTIM_TOLD = ((True, 80), (None, 12), (False, 8))
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +163,7 @@ class Cancellation:
     role: str
     reason: str | None
     intended: bool  # deliberately in breach
+    victim_informed: bool | None = None  # None: the source does not say
 
 
 @dataclass(slots=True)
@@ -170,12 +202,13 @@ class CrimeCase:
                 "avi_recorded": c.avi,
                 "authoriser_role": c.role,
                 "reason": c.reason,
+                "victim_informed": c.victim_informed,
             }
             out.append(envelope(f"{crime.crime_id}.cancelled", "crime.cancelled", c.at, force, crime.division, payload))
         return out
 
 
-def _weighted(rng: random.Random, options: tuple[tuple[str, int], ...]) -> str:
+def _weighted(rng: random.Random, options: tuple[tuple[T, int], ...]) -> T:
     return rng.choices([name for name, _ in options], weights=[w for _, w in options])[0]
 
 
@@ -195,6 +228,10 @@ class DecisionPlanner:
         self.reference = reference
         self.reclass_down_rate = reclass_down_rate
         self.cancel_rate = cancel_rate
+        self.authority, self.rape_roles, self.victim_groups = _cancel_rules(reference)
+        # How each cancellation is made is drawn from a stream of its own, seeded from the run's
+        # (its state, not a draw), so the other decisions' draws do not depend on it.
+        self.cancel_rng = random.Random(f"cancellations {rng.getstate()!r}")
         _check_moves(reference)
 
     def plan(self, case: CrimeCase) -> None:
@@ -232,22 +269,50 @@ class DecisionPlanner:
         return Reclassification(at, event_id, from_code, to_code, rng.choice(DOWN_REASONS), rng.choice(REGISTRAR_ROLES))
 
     def _cancel(self, case: CrimeCase, at: int) -> Cancellation:
-        rng = self.rng
+        rng = self.cancel_rng
         code = _weighted(rng, CANCELLATION_CODES)
         reason = rng.choice(CANCEL_REASONS[code])
-        # Rape cancellations are for the designated decision maker or the registrar (rules-review 1.12).
-        role = rng.choices(REGISTRAR_ROLES, weights=(75, 25))[0]
+        offence = self.reference.offence_codes[case.code_at(at)]
+        lawful = self._lawful_roles(offence, code, at)
+        role = _weighted(rng, tuple((name, w) for name, w in LAWFUL_ROLES if name in lawful))
         avi = code in ("C2", "C5")
+        watched = offence.offence_group in self.victim_groups
+        told = _weighted(rng, tuple((value, w) for value, w in VICTIM_TOLD if not (watched and value is False)))
         if rng.random() >= self.cancel_rate:
-            return Cancellation(at, code, avi, role, reason, False)
+            return Cancellation(at, code, avi, role, reason, False, told)
         kind = _weighted(rng, CANCEL_BREACHES)
+        if kind == "victim" and not watched:
+            kind = "no_avi"  # no duty to tell this victim: breach another way
         if kind == "no_avi":
             code, avi, reason = "C2", False, rng.choice(CANCEL_REASONS["C2"])
         if kind in ("role", "reason_and_role"):
-            role = rng.choice(OTHER_ROLES)
+            lawful = self._lawful_roles(offence, code, at)
+            role = rng.choice([name for name in ALL_ROLES if name not in lawful])
         if kind in ("reason", "reason_and_role"):
             reason = rng.choice(NO_GROUND_REASONS)
-        return Cancellation(at, code, avi, role, reason, True)
+        if kind == "lawful_phrase":
+            reason = rng.choice(LAWFUL_PHRASE_REASONS)
+        if kind == "victim":
+            told = False
+        return Cancellation(at, code, avi, role, reason, True, told)
+
+    def _lawful_roles(self, offence: OffenceCode, code: str, at: int) -> frozenset[str]:
+        """Who may authorise this cancellation: the cancellation authority table for the offence's
+        gravity in the edition in force at ``at``, and for rape also the rules' rape roles."""
+        gravity = gravity_of(self.reference, offence)
+        allowed = self.authority.edition_at(utc_date(at)).roles[(code, gravity)]
+        return allowed & self.rape_roles if gravity == "rape" else allowed
+
+
+def _cancel_rules(reference: ReferenceData) -> tuple[CancellationAuthority, frozenset[str], frozenset[str]]:
+    """The default rules' cancellation authority (the reference table with the rules file's
+    changes), rape roles and offence groups whose victims must be told."""
+    params = rules.load().rule("CANCEL_WITHOUT_AVI").params
+    return (
+        authority_with_rules(params, reference.cancellation_authority),
+        frozenset(params["rape_roles"]),
+        frozenset(params.get("victim_informed_groups", VICTIM_INFORMED_GROUPS)),
+    )
 
 
 def _check_moves(reference: ReferenceData) -> None:

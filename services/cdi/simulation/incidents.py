@@ -2,7 +2,14 @@
 
 Every decision the ground truth depends on is taken here and kept on the plan: which incidents
 are crime-indicative and from when, and each one's fate (recorded in time, recorded late, never
-recorded, or legitimately explained). Times are epoch milliseconds.
+recorded, or closed with a rationale). Times are epoch milliseconds. The recording clock runs from
+the disclosure (the first crime-indicative code, docs/rules.md): in time means at most the deadline
+after it.
+
+The facts the legal review added (late disclosures, N100 records of rape reports, Crime Recording
+Decision times, whether the victim was told, sink closures with a rationale) are drawn from a
+generator of their own, seeded from the run's seed, and laid over the incident as planned: the
+incident plan makes the same draws from the run's main generator as before they existed.
 """
 
 from __future__ import annotations
@@ -15,14 +22,14 @@ from enum import StrEnum
 
 from cdi.core.times import MS_PER_HOUR, MS_PER_MINUTE
 from cdi.simulation.calibration import Calibration
-from cdi.simulation.codes import CRIME, EXPLAINING_CLASSES, ReferenceData, can_close
+from cdi.simulation.codes import CRIME, EXPLAINING_CLASSES, OffenceCode, ReferenceData, can_close
 from cdi.simulation.crimes import CrimePlan, choose_hocr, victim_ref
 from cdi.simulation.extract import TimedEvent, envelope
 from cdi.simulation.force import Force
 from cdi.simulation.options import SimulationOptions
 
-# Follow-ups (re-categorisation, closure) happen within this long of the report. It is capped at
-# half the recording deadline so an incident always turns crime-indicative before its deadline.
+# Follow-ups (re-categorisation, closure) happen within this long of the report (capped at half the
+# recording deadline); a late disclosure comes later (LATE_DISCLOSURE_SHARE).
 FOLLOW_UP_MS = 12 * MS_PER_HOUR
 MIN_RECORDING_MS = 5 * MS_PER_MINUTE  # a crime record takes at least this long to create
 MAX_LATENESS_MS = 72 * MS_PER_HOUR  # late records come at most this long after the deadline
@@ -61,6 +68,26 @@ ORDINARY_CLOSES: dict[str, int] = {
     "CRIME_RELATED_INCIDENT": 3,
 }
 VICTIM_COUNTS = ((1, 88), (2, 9), (3, 3))
+# Engineering assumptions for the facts of the legal review (rules-review 1.1, 1.2; section 5 point 7:
+# tidy timing hid the clock-start defect). None is evidence; they exercise the rules.
+# Of re-categorised incidents, the share whose offence is disclosed at a later visit or welfare
+# check: between the follow-up window and two deadlines after the report.
+LATE_DISCLOSURE_SHARE = 0.2
+# Of welfare and missing-person calls that turn out to disclose a sexual offence, the share that
+# disclose a rape.
+RAPE_DISCLOSURE_SHARE = 0.5
+# Of rape reports that get a record, the share recorded as N100 (not a crime) instead.
+N100_SHARE = 0.4
+# Share of records carrying a Crime Recording Decision time (crd_at) apart from their creation.
+CRD_SHARE = 0.3
+# Of crime-indicative incidents closed with a rationale and no crime, the share closed to the sink
+# code CRIME_RELATED_INCIDENT rather than NO_OFFENCE_DISCLOSED.
+SINK_EXPLAINED_SHARE = 0.3
+# victim_informed on closures of crime-indicative incidents to a non-crime, sink or admin code.
+VICTIM_INFORMED = ((True, 60), (False, 15), (None, 25))
+# An N100 record: Home Office classification N100, a rape report not recorded as a crime. Not in
+# hocr_codes.csv (it is not a crime), so no rule reads its classification.
+N100_CODE = OffenceCode("N100", "Rape report held under N100 (not a crime)", "sexual_offences", "summary", 0, False)
 QUALIFIER_ORDER = ("domestic_abuse", "hate", "repeat_victim", "vulnerable", "child")
 DOMESTIC_PRONE = {"ASSAULT": 0.3, "HARASSMENT": 0.35, "THREATS": 0.3, "RAPE": 0.3, "SEXUAL_OFFENCE": 0.15}
 HATE_PRONE = {"ASSAULT": 0.03, "HARASSMENT": 0.04, "PUBLIC_ORDER": 0.08, "CRIMINAL_DAMAGE": 0.02}
@@ -68,10 +95,13 @@ NON_VICTIM_CODES = frozenset({"DRUGS", "WEAPONS", "PUBLIC_ORDER"})
 
 
 class Fate(StrEnum):
-    RECORDED = "recorded"  # crimed within the deadline
-    LATE = "late"  # crimed, but more than the deadline after the report
+    RECORDED = "recorded"  # crimed (or N100) within the deadline from the disclosure
+    LATE = "late"  # crimed (or N100), but more than the deadline after the disclosure
     NOT_RECORDED = "not_recorded"  # never crimed, closed without a rationale
-    EXPLAINED = "explained"  # not crimed, closed NO_OFFENCE_DISCLOSED with a rationale in time
+    # Not crimed, closed with a rationale in time (NO_OFFENCE_DISCLOSED or, some, the sink code
+    # CRIME_RELATED_INCIDENT): for a rape report still a breach, for violence or a sexual offence
+    # on the sink code, or with the victim not told, a finding for review (docs/rules.md).
+    EXPLAINED = "explained"
 
 
 class Route(StrEnum):
@@ -105,6 +135,8 @@ class IncidentPlan:
     route: Route | None = None
     fate: Fate | None = None
     closed_before_crime: bool = False  # closed non-crime without rationale, then crimed in time
+    victim_informed: bool | None = None  # on the closure; None: not known to the source
+    late_disclosure: bool = False  # the offence came to light after the follow-up window
     crimes: list[CrimePlan] = field(default_factory=list)
 
     def events(self, force: str) -> list[TimedEvent]:
@@ -129,6 +161,8 @@ class IncidentPlan:
             "closing_code": self.closing_code,
             "rationale_recorded": self.closing_rationale,
         }
+        if self.victim_informed is not None:
+            closed["victim_informed"] = self.victim_informed
         out.append(envelope(f"{iid}.closed", "incident.closed", self.closed_at, force, division, closed))
         return out
 
@@ -166,6 +200,8 @@ class IncidentPlanner:
         reference: ReferenceData,
     ) -> None:
         self.rng = rng
+        # The legal review's facts: a generator of their own, so the plan's main draws stay as they were.
+        self.extra = random.Random(f"{options.seed}:recording-review")
         self.options = options
         self.force = force
         self.codes = reference.incident_codes
@@ -279,6 +315,8 @@ class IncidentPlanner:
         rng, r, f = self.rng, plan.reported_at, self.follow_up
         fate = self._fate()
         if route is None:  # re-categorised non-crime opening; only crimed ones close as crime
+            if crime_code == "SEXUAL_OFFENCE" and self.extra.random() < RAPE_DISCLOSURE_SHARE:
+                crime_code = "RAPE"  # same offence group and a victim: the main draws are unchanged
             crimed = fate in (Fate.RECORDED, Fate.LATE)
             closes_as_crime = crimed and rng.random() < self.assumptions.closed_as_crime_share
             route = Route.CLOSED if closes_as_crime else Route.UPDATED
@@ -307,6 +345,8 @@ class IncidentPlanner:
             plan.closing_code, plan.closing_rationale = "CRIME_RECORDED", rng.random() < 0.2
         elif fate is Fate.EXPLAINED:
             plan.closing_code, plan.closing_rationale = "NO_OFFENCE_DISCLOSED", True
+            if self.extra.random() < SINK_EXPLAINED_SHARE:
+                plan.closing_code = "CRIME_RELATED_INCIDENT"
         else:  # never recorded, or late and closed as if nothing was wrong
             plan.closing_code, plan.closing_rationale = self._failure_close(crime_code), False
 
@@ -318,6 +358,59 @@ class IncidentPlanner:
 
         if fate in (Fate.RECORDED, Fate.LATE):
             self._record(plan, fate)
+        if route is Route.UPDATED and self.extra.random() < LATE_DISCLOSURE_SHARE:
+            self._disclose_later(plan)
+        self._review_facts(plan)
+
+    def _disclose_later(self, plan: IncidentPlan) -> None:
+        """The offence comes to light at a later visit, between the follow-up window and two
+        deadlines after the report: everything from the update on moves with it, so the fate
+        (judged from the disclosure) holds (rules-review 1.1 point 1, section 5 point 7)."""
+        assert plan.update is not None
+        u = plan.update
+        disclosed = plan.reported_at + whole_seconds(self.extra.randint(self.follow_up, 2 * self.deadline))
+        shift = disclosed - u.at
+        plan.update = Update(disclosed, u.from_code, u.to_code, u.rationale)
+        plan.indicative_at = disclosed
+        plan.closed_at += shift
+        for crime in plan.crimes:
+            crime.recorded_at += shift
+        plan.late_disclosure = True
+
+    def _review_facts(self, plan: IncidentPlan) -> None:
+        """N100 records of rape reports, Crime Recording Decision times, and whether the victim was
+        told of a closure that records no crime."""
+        assert plan.crime_code is not None and plan.indicative_at is not None
+        if plan.crimes and self.codes[plan.crime_code].rape and self.extra.random() < N100_SHARE:
+            first = plan.crimes[0]  # the earliest: one N100 record, not a crime per victim
+            plan.crimes = [
+                CrimePlan(first.recorded_at, N100_CODE, first.division, first.incident_id, None, kind="n100")
+            ]
+        limit = plan.indicative_at + self.deadline
+        for crime in plan.crimes:
+            crime.crd_at = self._crd(crime.recorded_at, plan.indicative_at, limit)
+        victim = plan.crime_code not in NON_VICTIM_CODES  # no victim to tell of a drugs or weapons call
+        if victim and self.codes[plan.closing_code].code_class in EXPLAINING_CLASSES:
+            values, weights = zip(*VICTIM_INFORMED, strict=True)
+            plan.victim_informed = self.extra.choices(values, weights=weights)[0]
+
+    def _crd(self, recorded_at: int, disclosed: int, limit: int) -> int | None:
+        """A Crime Recording Decision time for some records: at or before the record, after the
+        disclosure. A late record's decision may have been in time (typed up later), on the limit,
+        1 ms past it, or late."""
+        x = self.extra
+        if x.random() >= CRD_SHARE:
+            return None
+        if recorded_at <= limit:
+            return x.randint(disclosed, recorded_at)
+        draw = x.random()
+        if draw < 0.15:
+            return limit  # exactly the deadline after the disclosure: in time
+        if draw < 0.3:
+            return limit + 1
+        if draw < 0.6:
+            return x.randint(max(disclosed, limit - 6 * MS_PER_HOUR), limit)
+        return x.randint(limit + 1, recorded_at)
 
     def _failure_close(self, crime_code: str) -> str:
         codes = dict(self.failure_closes)
@@ -338,20 +431,23 @@ class IncidentPlanner:
     def _record(self, plan: IncidentPlan, fate: Fate) -> None:
         rng, r, deadline, a = self.rng, plan.reported_at, self.deadline, self.assumptions
         assert plan.crime_code is not None and plan.indicative_at is not None
+        # The deadline runs from the disclosure. In-time records are drawn between the disclosure
+        # and the report's own deadline (in time from either clock), as before the clock moved.
+        disclosed = plan.indicative_at
         if fate is Fate.RECORDED:
             if rng.random() < a.on_deadline_share:
-                first = r + deadline  # exactly on the deadline: still in time
+                first = disclosed + deadline  # exactly on the deadline: still in time
             else:
                 lo = max(MIN_RECORDING_MS, plan.indicative_at - r + MIN_RECORDING_MS)
                 if plan.closed_before_crime:
                     lo = max(lo, plan.closed_at - r + MIN_RECORDING_MS)
                 first = r + delay(rng, lo, deadline - 1, min(2 * MS_PER_HOUR, deadline // 4))
-            last_allowed: int | None = r + deadline
+            last_allowed: int | None = disclosed + deadline
         else:
             if rng.random() < a.just_late_share:
-                first = r + deadline + rng.choice((1, 1000))  # 1 ms or 1 s past the deadline
+                first = disclosed + deadline + rng.choice((1, 1000))  # 1 ms or 1 s past the deadline
             else:
-                first = r + deadline + delay(rng, MS_PER_MINUTE, MAX_LATENESS_MS, 8 * MS_PER_HOUR)
+                first = disclosed + deadline + delay(rng, MS_PER_MINUTE, MAX_LATENESS_MS, 8 * MS_PER_HOUR)
             last_allowed = None
         hate = "hate" in plan.qualifiers
         hocr = choose_hocr(rng, plan.crime_code, hate, self.reference)

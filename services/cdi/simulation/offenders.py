@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from cdi.simulation.calibration import Casework
 from cdi.simulation.codes import ReferenceData
-from cdi.simulation.crimes import victim_ref
+from cdi.simulation.crimes import HATE_HOCR, HOCR_MIX, victim_ref
 from cdi.simulation.criminal_history import CriminalHistory
 from cdi.simulation.extract import TimedEvent, envelope
 
@@ -130,9 +130,13 @@ class OffenderPool:
         self.by_group: dict[str, list[Offender]] = {}
         self.refs: set[str] = set()
         self.codes_by_group: dict[str, tuple[str, ...]] = {}
+        # Prior disposals name the offences this force records (not every code of the table: a
+        # caution for murder on a shoplifter's record would be noise), in the table's order.
+        recorded = {code for mix in HOCR_MIX.values() for code, _ in mix} | {c for cs in HATE_HOCR.values() for c in cs}
         for code in reference.offence_codes.values():
             self.codes_by_group.setdefault(code.offence_group, ())
-            self.codes_by_group[code.offence_group] += (code.code,)
+            if code.code in recorded:
+                self.codes_by_group[code.offence_group] += (code.code,)
 
     def suspect(self, offence_group: str) -> Offender:
         """The suspect of a new case: now and then someone already in the run for the same group."""

@@ -32,7 +32,7 @@ from cdi.simulation.breaches import (
     PND_ELIGIBILITY,
     REPEAT_CAUTION,
     Guidance,
-    utc_day,
+    offence_date,
 )
 from cdi.simulation.calibration import Casework
 from cdi.simulation.codes import OffenceCode, ReferenceData
@@ -96,6 +96,15 @@ INTIMATE_PARTNER_SHARE = 0.6  # of domestic-abuse cases (assumed)
 # Penalty values (GBP) of honest notices: below the code's limit.
 HONEST_VALUE_FLOOR = 5.0
 OVER_LIMIT_FACTOR = 4  # breaching values run up to this many times the limit
+# Facts of the 2026.12.2 outcome rules (rules-review 1.8 to 1.10), drawn per crime without the
+# run's generator (as caution kinds are), so every other choice stays as it was. Per mille:
+GOODS_UNKNOWN_PER_MILLE = 100  # honest retail-theft notices whose record does not say whether goods were recovered
+AGGRAVATION_UNKNOWN_PER_MILLE = 100  # honest cannabis warnings and notices with no aggravation recorded
+AGGRAVATED_PER_MILLE = 150  # clean cannabis cases that may be taken, in breach, despite aggravating factors
+# How a deliberate penalty-notice breach is taken when a clean notice would break nothing (weights):
+# over the value limit, goods not recovered (retail theft), no victim's views (a crime with a victim).
+PND_BREACHES = (("value", 50), ("goods", 30), ("views", 20))
+MIXED_BREACH_PER_MILLE = 100  # suspects of a mixed class (17A, 20A) open to a deliberate caution
 
 
 @dataclass(slots=True)
@@ -111,6 +120,8 @@ class Outcome:
     intimate_partner: bool | None = None  # absent from the event when None
     victim_views: bool | None = None  # absent from the event when None
     caution_kind: str | None = None  # adult cautions: simple or conditional
+    goods_recovered: bool | None = None  # retail-theft notices; absent from the event when None
+    aggravating_factors: bool | None = None  # cannabis warnings and notices; absent when None
     intended: str | None = None  # the rule deliberately broken, if any
 
     @property
@@ -136,6 +147,10 @@ class Outcome:
             payload["victim_views_recorded"] = self.victim_views
         if self.type == ADULT_CAUTION and self.caution_kind is not None:
             payload["caution_kind"] = self.caution_kind
+        if self.goods_recovered is not None:
+            payload["goods_recovered"] = self.goods_recovered
+        if self.aggravating_factors is not None:
+            payload["aggravating_factors"] = self.aggravating_factors
         return envelope(self.event_id, "outcome.assigned", self.at, force, crime.division, payload)
 
 
@@ -308,8 +323,21 @@ class OutcomePlanner:
         # Which adult cautions are conditional is fixed by the crime (no draw from the generator, so
         # every other choice stays as it was); a deliberate s17 breach is always a simple caution.
         o.caution_kind = flags.pop("caution_kind", None) or _caution_kind(o.case.crime.crime_id)
+        o.goods_recovered, o.aggravating_factors = self._facts(o, kind)
         for name, value in flags.items():
             setattr(o, name, value)
+
+    def _facts(self, o: Outcome, kind: int) -> tuple[bool | None, bool | None]:
+        """What an honest record says of the goods (retail-theft notices) and of aggravating
+        factors (cannabis warnings and notices); None where it says nothing, or neither applies."""
+        code, crime = self._code(o), o.case.crime
+        goods = None
+        if kind == PND and code.code in self.guidance.t.retail_codes:
+            goods = None if _per_mille(crime.crime_id, "goods") < GOODS_UNKNOWN_PER_MILLE else True
+        aggravating = None
+        if kind == CANNABIS_WARNING or (kind == PND and self.reference.policy(code.code).cannabis):
+            aggravating = None if _per_mille(crime.crime_id, "aggravation") < AGGRAVATION_UNKNOWN_PER_MILLE else False
+        return goods, aggravating
 
     # -- honest decisions --------------------------------------------------------------------------
 
@@ -317,7 +345,7 @@ class OutcomePlanner:
         rng, offender = self.rng, o.offender
         assert offender is not None
         policy = self.reference.policy(code.code)
-        restricted = code.mode_of_trial == "indictable_only" or policy.caution_restriction is not None
+        restricted = code.mode_of_trial in ("indictable_only", "mixed") or policy.caution_restriction is not None
         if not offender.juvenile and restricted and rng.random() < EXCEPTIONAL_SHARE:
             # A caution the law allows only exceptionally, decided at the right rank.
             self._set(o, ADULT_CAUTION, rank=rng.choice(EXCEPTIONAL_RANKS), exceptional=True, dpp_consent=True)
@@ -341,10 +369,21 @@ class OutcomePlanner:
         if broken == {REPEAT_CAUTION} and rng.random() < EXCEPTIONAL_SHARE:
             self._set(o, kind, rank=rng.choice(EXCEPTIONAL_RANKS), exceptional=True)
             broken = self.guidance.outcome(o)
+        if (
+            broken == {CR_INELIGIBLE}
+            and o.case.domestic
+            and _per_mille(o.case.crime.crime_id, "authorised") < EXCEPTIONAL_SHARE * 1000
+        ):
+            # Domestic abuse resolved in the community on a recorded exceptional-circumstances
+            # authorisation, which clears it (rules-review 1.10).
+            self._set(o, kind, rank="inspector", exceptional=True, dpp_consent=False, penalty_value=None)
+            broken = self.guidance.outcome(o)
         if broken:  # the decision maker checks the record and the guidance, and charges instead
             self._set(o, CHARGE, exceptional=False, dpp_consent=False, penalty_value=None)
         elif kind == ADULT_CAUTION:
             self._repeat_boundary(o, 731, "repeat_731")
+        elif kind == COMMUNITY_RESOLUTION:
+            self._similar_cr_boundary(o, 366, "similar_cr_366")
         elif kind == PND and o.penalty_value is not None:
             self._value_boundary(o, code, exact=True)
 
@@ -376,7 +415,7 @@ class OutcomePlanner:
         if offender.cases != 1 or o.exceptional or not self._boundary(kind):
             return
         group = self._code(o).offence_group
-        offence_day = utc_day(o.case.crime.recorded_at)
+        offence_day = offence_date(o.case.crime)
         similar = [d for d in offender.priors if d.kind in CAUTION_OR_CONVICTION and d.offence_group == group]
         if days == 731:  # none may be nearer than the boundary
             if not similar or any((offence_day - d.day).days <= 731 for d in similar):
@@ -389,18 +428,58 @@ class OutcomePlanner:
         offender.priors.sort(key=lambda d: (d.day, d.kind, d.offence_group))
         self.placed.add(kind)
 
+    def _similar_cr_boundary(self, o: Outcome, days: int, kind: str) -> None:
+        """Date an adult offender's latest community resolution for the same offence group (one added
+        if there is none) exactly ``days`` before the offence: 365 is a similar prior resolution
+        (flagged), 366 is not.
+
+        Only for offenders with this one case, so no other decision's history moves; a clean
+        decision that the move would flag for another reason keeps its history.
+        """
+        offender = o.offender
+        assert offender is not None
+        window = self.guidance.t.cr_similar_days
+        if window is None or offender.cases != 1 or offender.juvenile or not self._boundary(kind):
+            return
+        code = self._code(o)
+        offence_day = offence_date(o.case.crime)
+        similar = [
+            d for d in offender.priors if d.kind == "community_resolution" and d.offence_group == code.offence_group
+        ]
+        if days > window and any(0 <= (offence_day - d.day).days <= days for d in similar):
+            return
+        before = list(offender.priors)
+        placed = Disposal("community_resolution", code.offence_group, code.code, offence_day - timedelta(days=days))
+        if similar:  # the latest similar one moves onto the boundary
+            offender.priors[offender.priors.index(max(similar, key=lambda d: d.day))] = placed
+        else:  # or one is added to the record
+            offender.priors.append(placed)
+        offender.priors.sort(key=lambda d: (d.day, d.kind, d.offence_group))
+        if days > window and self.guidance.outcome(o):  # must stay a clean resolution
+            offender.priors[:] = before
+            return
+        self.placed.add(kind)
+
     # -- deliberate breaches: who is eligible, and the decision taken ---------------------------------
 
     def _indictable_eligible(self, o: Outcome) -> bool:
-        return _adult(o) and self._code(o).mode_of_trial == "indictable_only"
+        """Adult suspects of an indictable-only offence, and a few of a class that also holds one
+        (17A, 20A: a caution there is a review finding, rules-review 1.5 point 4)."""
+        mode = self._code(o).mode_of_trial
+        mixed = mode == "mixed" and _per_mille(o.case.crime.crime_id, "mixed") < MIXED_BREACH_PER_MILLE
+        return _adult(o) and (mode == "indictable_only" or mixed)
 
     def _indictable(self, o: Outcome) -> None:
         missing = _pick(self.rng, (("both", 70), ("exceptional_only", 15), ("dpp_only", 15)))
         exceptional, dpp = missing == "exceptional_only", missing == "dpp_only"
         self._set(o, ADULT_CAUTION, exceptional=exceptional, dpp_consent=dpp, penalty_value=None, caution_kind="simple")
+        self._views_not_sought(o)
 
     def _specified_eligible(self, o: Outcome) -> bool:
-        return _adult(o) and self.reference.policy(self._code(o).code).caution_restriction == "specified_either_way"
+        """A simple caution here would raise CAUTION_SPECIFIED_EITHER_WAY: an SI 2015/790 offence
+        (for 92A, a Class A drug or one of unknown class)."""
+        caution = self._breaks(o, ADULT_CAUTION, exceptional=False, caution_kind="simple")
+        return _adult(o) and CAUTION_SPECIFIED in caution
 
     def _specified(self, o: Outcome) -> None:
         if self.rng.random() < 0.6:  # no exceptional circumstances at all
@@ -422,16 +501,30 @@ class OutcomePlanner:
 
     def _repeat(self, o: Outcome) -> None:
         self._set(o, ADULT_CAUTION, exceptional=False, dpp_consent=False, penalty_value=None, caution_kind="simple")
+        self._views_not_sought(o)
         self._repeat_boundary(o, 730, "repeat_730")
+
+    @staticmethod
+    def _views_not_sought(o: Outcome) -> None:
+        """Some cautions taken in breach also lack the victim's views (said on their findings)."""
+        if o.victim_views is not None and _per_mille(o.case.crime.crime_id, "views") < 300:
+            o.victim_views = False
 
     def _cannabis_eligible(self, o: Outcome) -> bool:
         if not self.reference.policy(self._code(o).code).cannabis:
             return False
+        if _per_mille(o.case.crime.crime_id, "aggravated") < AGGRAVATED_PER_MILLE:
+            return True  # aggravating factors rule out a warning or notice whatever the count
         return CANNABIS_ESCALATION in self._breaks(o, CANNABIS_WARNING) | self._breaks(o, PND)
 
     def _cannabis(self, o: Outcome) -> None:
-        kind = CANNABIS_WARNING if CANNABIS_ESCALATION in self._breaks(o, CANNABIS_WARNING) else PND
-        self._set(o, kind, exceptional=False, dpp_consent=False, penalty_value=None)
+        if CANNABIS_ESCALATION in self._breaks(o, CANNABIS_WARNING):
+            self._set(o, CANNABIS_WARNING, exceptional=False, dpp_consent=False, penalty_value=None)
+        elif CANNABIS_ESCALATION in self._breaks(o, PND):
+            self._set(o, PND, exceptional=False, dpp_consent=False, penalty_value=None)
+        else:  # a warning despite aggravating factors (smoking in public, near a school)
+            self._set(o, CANNABIS_WARNING, exceptional=False, dpp_consent=False, penalty_value=None)
+            o.aggravating_factors = True
 
     def _pnd_eligible(self, o: Outcome) -> bool:
         code = self._code(o)
@@ -446,18 +539,36 @@ class OutcomePlanner:
         code = self._code(o)
         value = self._honest_value(code)
         self._set(o, PND, exceptional=False, dpp_consent=False, penalty_value=value)
-        if PND_ELIGIBILITY in self.guidance.outcome(o):
-            return
         limit = self.reference.policy(code.code).pnd_value_limit
-        assert limit is not None  # eligibility: a clean notice here can only break the value limit
-        o.penalty_value = round(self.rng.uniform(limit + 0.01, OVER_LIMIT_FACTOR * limit), 2)
-        self._value_boundary(o, code, exact=False)
+        # The value boundary (a penny over the limit) is placed on the first notice that can take
+        # it, even one already in breach for another reason (earlier thefts, say).
+        boundary_due = limit is not None and "value_over_limit" not in self.placed
+        if PND_ELIGIBILITY in self.guidance.outcome(o) and not boundary_due:
+            return
+        assert limit is not None  # eligibility: a clean notice here has a value limit to break
+        ways = [
+            (way, weight)
+            for way, weight in PND_BREACHES
+            if way == "value"
+            or (way == "goods" and code.code in self.guidance.t.retail_codes)
+            or (way == "views" and code.victim_based)
+        ]
+        way = "value" if boundary_due else _pick(self.rng, tuple(ways))
+        if way == "goods":  # a retail-theft notice for goods not recovered
+            o.goods_recovered = False
+        elif way == "views":  # the victim's views never sought
+            o.victim_views = False
+        else:
+            o.penalty_value = round(self.rng.uniform(limit + 0.01, OVER_LIMIT_FACTOR * limit), 2)
+            self._value_boundary(o, code, exact=False)
 
     def _cr_eligible(self, o: Outcome) -> bool:
         return o.victim_views is not None or CR_INELIGIBLE in self._breaks(o, COMMUNITY_RESOLUTION)
 
     def _cr(self, o: Outcome) -> None:
         self._set(o, COMMUNITY_RESOLUTION, exceptional=False, dpp_consent=False, penalty_value=None)
+        if CR_INELIGIBLE not in self.guidance.outcome(o):
+            self._similar_cr_boundary(o, 365, "similar_cr_365")  # a similar resolution a year before
         if CR_INELIGIBLE not in self.guidance.outcome(o):
             o.victim_views = False  # the victim was never asked
 
@@ -468,3 +579,8 @@ CONDITIONAL_SHARE_PER_MILLE = 150  # adult cautions that are conditional (assume
 def _caution_kind(crime_id: str) -> str:
     """Simple or conditional, as a fixed function of the crime (stable across runs and seeds)."""
     return "conditional" if zlib.crc32(crime_id.encode()) % 1000 < CONDITIONAL_SHARE_PER_MILLE else "simple"
+
+
+def _per_mille(crime_id: str, purpose: str) -> int:
+    """A number in [0, 1000) fixed by the crime and the purpose (no draw from the generator)."""
+    return zlib.crc32(f"{crime_id}:{purpose}".encode()) % 1000

@@ -87,8 +87,9 @@ def simulate(options: SimulationOptions) -> Simulation:
     timed: list[TimedEvent] = [item for plan in incidents for item in plan.events(options.force)]
     timed += [crime_event(crime, options.force) for crime in crimes]
     casework = CaseworkPlan()
-    if options.outcomes:
-        casework = plan_casework(rng, options, calibration, reference, incidents, crimes)
+    if options.outcomes:  # N100 records are not crimes: no casework
+        recorded = [crime for crime in crimes if crime.kind == "crime"]
+        casework = plan_casework(rng, options, calibration, reference, incidents, recorded)
         timed += casework.events(options.force)
     planned_events = len(timed)
     timed = [item for item in timed if item[0] <= extract_at]
@@ -116,6 +117,10 @@ def simulate(options: SimulationOptions) -> Simulation:
         "recategorised": routes[Route.UPDATED],
         "closed_as_crime": routes[Route.CLOSED],
         "closed_before_crime": sum(plan.closed_before_crime for plan in incidents),
+        "late_disclosures": sum(plan.late_disclosure for plan in incidents),
+        "victims_not_informed": sum(plan.victim_informed is False for plan in incidents),
+        "n100_records": sum(crime.kind == "n100" for crime in crimes),
+        "records_with_crd_at": sum(crime.crd_at is not None for crime in crimes),
         "crimes": len(crimes),
         "crimes_without_incident": len(direct),
         **casework.counts,
