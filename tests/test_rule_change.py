@@ -55,8 +55,8 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def proposed(history: Path) -> Path:
     text = DEFAULT.read_text(encoding="utf-8")
-    assert text.count('version = "2026.12.2"') == 1
-    text = text.replace('version = "2026.12.2"', f'version = "{VERSION_B}"')
+    assert text.count('version = "2026.12.3"') == 1
+    text = text.replace('version = "2026.12.3"', f'version = "{VERSION_B}"')
     text = _edit(text, f"rules.{LATE}", "deadline_hours = 24", "deadline_hours = 48")
     text = _edit(text, f"rules.{DISABLED}", "enabled = true", "enabled = false")
     text = _edit(text, f"rules.{RESEVERED}", 'severity = "medium"', 'severity = "low"')
@@ -106,13 +106,13 @@ def test_identical_rules_give_an_empty_diff(history: Path, tmp_path: Path) -> No
         assert (same.added, same.removed, same.changed, same.by_division) == ([], [], [], [])
         assert all(r.a == r.b and r.delta == 0 for r in same.by_rule)
         assert sum(r.a for r in same.by_rule) > 0
-        assert same.version_a == same.version_b == "2026.12.2"
+        assert same.version_a == same.version_b == "2026.12.3"
         assert rule_change.write_diff(same, tmp_path / "empty.jsonl") == 0
         assert (tmp_path / "empty.jsonl").read_bytes() == b""
 
 
 def test_versions_are_reported(change: rule_change.RuleChange) -> None:
-    assert (change.version_a, change.version_b) == ("2026.12.2", VERSION_B)
+    assert (change.version_a, change.version_b) == ("2026.12.3", VERSION_B)
 
 
 def test_disabled_rule_findings_are_all_removed(change: rule_change.RuleChange, baseline: list[Event]) -> None:
@@ -178,7 +178,7 @@ def test_severity_change_shows_as_changed_findings_with_the_same_ids(
         assert c.a.finding_id == c.b.finding_id
         assert c.fields == ("severity",)
         assert (c.a.severity, c.b.severity) in {("medium", "low"), ("high", "medium")}
-        assert (c.a.rules_version, c.b.rules_version) == ("2026.12.2", VERSION_B)
+        assert (c.a.rules_version, c.b.rules_version) == ("2026.12.3", VERSION_B)
     row = next(r for r in change.by_rule if r.rule == RESEVERED)
     assert (row.a, row.b, row.delta, row.changed) == (len(findings), len(findings), 0, len(medium))
 
@@ -226,7 +226,7 @@ def test_render_shows_the_tables_and_what_was_left_out(change: rule_change.RuleC
     console = Console(record=True, width=140)
     rule_change.render(change, console, limit=5)
     text = console.export_text()
-    assert "Findings raised: A = packaged rules (2026.12.2)" in text
+    assert "Findings raised: A = packaged rules (2026.12.3)" in text
     assert f"({VERSION_B})" in text
     for rule in (DISABLED, LATE, RESEVERED, "CANCEL_WITHOUT_AVI"):
         assert rule in text
@@ -271,7 +271,7 @@ def test_write_diff_holds_every_difference(change: rule_change.RuleChange, tmp_p
         v.finding_id for v in change.removed
     ]
     for line in lines:
-        assert (line["version_a"], line["version_b"], line["rules_a"]) == ("2026.12.2", VERSION_B, None)
+        assert (line["version_a"], line["version_b"], line["rules_a"]) == ("2026.12.3", VERSION_B, None)
         if line["change"] == "removed":
             assert line["a"]["finding_id"] == line["finding_id"] and "b" not in line
         else:

@@ -91,8 +91,13 @@ def check_answers(bootstrap: str, security: KafkaSecurity, timeout: float = 5.0)
                 **security.kafka_python(),
             ).close()
     except KafkaError as exc:
+        listener = (
+            f", and that CDI_KAFKA_SECURITY_PROTOCOL ({security.describe()}) and its credentials match the listener"
+            if security.protocol != "PLAINTEXT"
+            else ""
+        )
         raise BrokerUnreachable(
             f"{bootstrap} accepts connections but no Kafka broker answered within {timeout:g} s "
             f"({type(exc).__name__}); is the broker paused or overloaded, or is this another service's port? "
-            "Check CDI_KAFKA_BOOTSTRAP"
+            f"Check CDI_KAFKA_BOOTSTRAP{listener}"
         ) from None

@@ -30,8 +30,9 @@ EVENT_SCHEMAS = {sid: s for sid, s in CONTRACTS.schemas.items() if sid.split(":"
 
 def test_every_design_event_type_has_a_schema_and_a_python_class():
     assert set(CONTRACTS.event_types) >= DESIGN_TYPES
-    # case.action is the workbench's contract (cdi.workbench), not an event the core reads.
-    assert set(CONTRACTS.event_types) == set(PAYLOAD_TYPES) | {"case.action"}
+    # case.action is the workbench's contract (cdi.workbench), audit.sample and audit.verdict the
+    # audit's (cdi.audit): none is an event the core reads.
+    assert set(CONTRACTS.event_types) == set(PAYLOAD_TYPES) | {"case.action", "audit.sample", "audit.verdict"}
 
 
 @pytest.mark.parametrize("schema_id", sorted(CONTRACTS.schemas))
@@ -212,7 +213,10 @@ REVIEW_FIELDS = {
         },
         ("drug_class", "D"),
     ),
-    "crime.cancelled": ({"victim_informed": True}, ("victim_informed", "yes")),
+    "crime.cancelled": (
+        {"victim_informed": True, "surviving_crime_id": "CR-26-004700", "receiving_force": "MET"},
+        ("victim_informed", "yes"),
+    ),
     "outcome.assigned": ({"goods_recovered": True, "aggravating_factors": False}, ("goods_recovered", 1)),
 }
 
@@ -220,8 +224,9 @@ REVIEW_FIELDS = {
 @pytest.mark.parametrize("type_name", sorted(REVIEW_FIELDS))
 def test_records_from_before_the_review_fields_stay_valid_and_read_them_as_not_known(type_name):
     """The review's new facts (victim informed, N100, CRD time, offence dates, drug class, goods
-    recovered, aggravating factors) are optional in v1: the schema examples, written before them,
-    still validate and read each new field as None; records carrying them round-trip."""
+    recovered, aggravating factors, a C3's surviving record and a C1's receiving force) are
+    optional in v1: the schema examples, written before them, still validate and read each new
+    field as None; records carrying them round-trip."""
     added, (bad_field, bad_value) = REVIEW_FIELDS[type_name]
     schema = CONTRACTS.schemas[f"urn:cdi:schema:{type_name}:1"]
     old = copy.deepcopy(schema["examples"][0])
@@ -236,3 +241,23 @@ def test_records_from_before_the_review_fields_stay_valid_and_read_them_as_not_k
     new["payload"][bad_field] = bad_value
     with pytest.raises(InvalidEvent):
         CONTRACTS.parse(new)
+
+
+def test_crime_management_role_is_a_contract_role_and_older_other_records_stay_valid():
+    """Crime-management (administrative) staff have a role of their own (crime_management) in
+    cancellations and reclassifications; records written before it, which call them other, stay
+    valid. A receiving force is a force code, like the envelope's force (rules-review 1.12 point 5)."""
+    schema = CONTRACTS.schemas["urn:cdi:schema:crime.cancelled:1"]
+    for role in ("crime_management", "other"):
+        record = copy.deepcopy(schema["examples"][0])
+        record["payload"].update(cancellation_code="C3", authoriser_role=role)
+        assert CONTRACTS.parse(record).payload.authoriser_role == role
+    record["payload"]["authoriser_role"] = "crime_manager"
+    with pytest.raises(InvalidEvent):
+        CONTRACTS.parse(record)
+    record["payload"].update(authoriser_role="crime_management", cancellation_code="C1", receiving_force="met police")
+    with pytest.raises(InvalidEvent):
+        CONTRACTS.parse(record)
+    moved = copy.deepcopy(CONTRACTS.schemas["urn:cdi:schema:crime.reclassified:1"]["examples"][0])
+    moved["payload"]["role"] = "crime_management"
+    assert CONTRACTS.parse(moved).payload.role == "crime_management"

@@ -24,7 +24,15 @@ from tests.core.scenario import BASE, CONFIG, CONTRACTS, REFERENCE, Scenario, of
 
 RULE = "CANCEL_WITHOUT_AVI"
 RECLASS = "RECLASS_DOWN_NO_REASON"
-ROLES = ("force_crime_registrar", "designated_decision_maker", "supervisor", "investigator", "call_handler", "other")
+ROLES = (
+    "force_crime_registrar",
+    "designated_decision_maker",
+    "supervisor",
+    "investigator",
+    "call_handler",
+    "crime_management",
+    "other",
+)
 REGISTRARS = {"force_crime_registrar", "designated_decision_maker"}
 CODES = ("C1", "C2", "C3", "C4", "C5")
 # A Home Office code of each gravity: rape; serious (indictable-only robbery); other (theft).
@@ -36,15 +44,15 @@ PRESS = "https://www.sott.net/article/479428-UK-Police-to-stop-recording-neighbo
 
 def expected_roles(day: str, code: str, gravity: str) -> set[str]:
     """docs/rules.md's table: the registrar or decision maker for everything before the 2023
-    edition; from it, supervisors for lower-gravity crimes and crime-management staff (other) for
-    administrative C1, C3 and C4 on anything but rape."""
+    edition; from it, supervisors for lower-gravity crimes and crime-management staff
+    (crime_management) for administrative C1, C3 and C4 on anything but rape."""
     if day < EDITION_2023 or gravity == "rape":
         return set(REGISTRARS)
     allowed = set(REGISTRARS)
     if gravity == "other":
         allowed.add("supervisor")
     if code in ("C1", "C3", "C4"):
-        allowed.add("other")
+        allowed.add("crime_management")
     return allowed
 
 
@@ -102,12 +110,17 @@ def test_cancellation_authority_by_code_gravity_and_edition(role: str, code: str
     supervisors for lower-gravity crimes and crime-management staff for administrative C1/C3/C4
     are [U], the registrar or decision maker before it [K], rape with them throughout [K]; the
     edition starts mid-May 2023 [U: https://touch.policeoracle.com/news/article.cfm?id=110867].
-    Every role, code and gravity, the second before and the first second of the edition."""
+    Every role, code and gravity, the second before and the first second of the edition. A role
+    recorded as other where only crime-management staff would be allowed is a review (below)."""
     hocr, group = GRAVITY_CODES[gravity]
     got = cancel(moment, hocr, group, code=code, role=role)
     lawful = role in expected_roles(moment[:10], code, gravity)
     assert bool(got) is not lawful
-    if got:
+    legacy = role == "other" and "crime_management" in expected_roles(moment[:10], code, gravity)
+    if got and legacy:
+        [finding] = got
+        assert (finding.payload.assessment, finding.payload.severity) == ("review", "medium")
+    elif got:
         [finding] = got
         assert finding.payload.assessment == "breach"
         assert finding.payload.severity == ("critical" if gravity == "rape" else "high")
@@ -140,9 +153,9 @@ def test_cancellation_authority_names_the_edition_and_who_may() -> None:
 def test_cancellation_authority_serious_gravity_is_sexual_high_harm_or_indictable_only(hocr: str, group: str) -> None:
     """rules-review 1.12 point 1 [U]: serious = indictable-only, a sexual offence or high-harm
     (the serious downgrades of 1.13), so a supervisor may not cancel it under the 2023 edition
-    and crime-management staff (other) may make an administrative C3."""
+    and crime-management staff (crime_management) may make an administrative C3."""
     assert cancel(DAY_OF, hocr, group, code="C2", role="supervisor")
-    assert cancel(DAY_OF, hocr, group, code="C3", role="other") == []
+    assert cancel(DAY_OF, hocr, group, code="C3", role="crime_management") == []
 
 
 def test_cancellation_authority_rape_stays_with_the_decision_maker_and_registrar() -> None:
@@ -152,8 +165,10 @@ def test_cancellation_authority_rape_stays_with_the_decision_maker_and_registrar
     for moment in (DAY_BEFORE, DAY_OF):
         for role in REGISTRARS:
             assert cancel(moment, "19C", "sexual_offences", code="C3", role=role) == []
+        for role in ("crime_management", "other"):
+            [finding] = cancel(moment, "19C", "sexual_offences", code="C3", role=role)
+            assert (finding.payload.severity, finding.payload.assessment) == ("critical", "breach")
         [finding] = cancel(moment, "19C", "sexual_offences", code="C3", role="other")
-        assert finding.payload.severity == "critical"
         assert (
             "a rape record cancelled by a role other than the designated decision maker or force crime registrar"
             in (finding.payload.explanation)
@@ -177,7 +192,7 @@ def test_cancellation_authority_without_a_code_is_not_judged_on_a_guess() -> Non
     [investigator] = cancel(DAY_OF, None, "theft", code="C2", role="investigator")
     assert "authorised by the investigator" in investigator.payload.explanation
     # A sexual offence may be rape: the decision maker or registrar only, for any code.
-    assert cancel(DAY_OF, None, "sexual_offences", code="C3", role="other") == []
+    assert cancel(DAY_OF, None, "sexual_offences", code="C3", role="crime_management") == []
     assert cancel(DAY_OF, None, "sexual_offences", code="C2", role="supervisor")
 
 
@@ -306,18 +321,126 @@ def test_reason_phrase_alone_is_a_medium_review() -> None:
     assert cancel(DAY_OF, "8N", "violence_against_the_person", code="C2", reason="CCTV shows no offence") == []
 
 
-# -- point 4 of the brief (review 1.12 point 5): C3 and C1 ---------------------------------------------
+# -- review 1.12 point 5: a C3 names the surviving record, a C1 the receiving force -------------------
 
 
-def test_c3_surviving_record_and_c1_receiving_force_are_not_in_the_contract() -> None:
+def refs(
+    moment: str, code: str, config: RulesConfig | None = None, hocr: str = "49", group: str = "theft", **fields: Any
+) -> list[Event]:
+    """CANCEL_WITHOUT_AVI findings for a cancellation carrying the optional reference ``fields``
+    (surviving_crime_id, receiving_force); ``config`` None: the packaged rules."""
+    s = Scenario()
+    s.crime("C1", None, hours(moment) - 1, hocr, group)
+    role = fields.pop("role", "designated_decision_maker")
+    record = s.cancelled("C1", hours(moment), code=code, role=role, reason=None)
+    record["payload"].update(fields)
+    return of_rule(run_with(config or CONFIG, s.records), RULE)
+
+
+REQUIRED = config_with(require_c1_c3_references=True)
+
+
+def test_review_1_12_point_5_references_not_judged_unless_the_source_sends_them() -> None:
     """rules-review 1.12 point 5 [K]: a C3 should name the surviving record and a C1 the receiving
-    force. crime.cancelled carries neither (a contract change: docs/rules.md), so a C3 or C1 is
-    judged on its authoriser only; crime-management staff make them lawfully under the 2023 edition."""
+    force. crime.cancelled carries both as optional fields; a source that never sends them cannot
+    be judged on them, so by default (require_c1_c3_references false) their absence raises nothing
+    and a C3 or C1 is judged on its authoriser, as before."""
     fields = CONTRACTS.schemas["urn:cdi:schema:crime.cancelled:1"]["properties"]["payload"]["properties"]
-    assert not {"surviving_crime_id", "receiving_force"} & fields.keys()
+    assert {"surviving_crime_id", "receiving_force"} <= fields.keys()
+    assert CONFIG.rule(RULE).params["require_c1_c3_references"] is False
     for code in ("C1", "C3"):
-        assert cancel(DAY_OF, code=code, role="other", reason=None) == []
-        assert cancel(DAY_OF, code=code, role="call_handler", reason=None)
+        assert refs(DAY_OF, code) == []
+        assert refs(DAY_OF, code, role="crime_management") == []
+        assert refs(DAY_OF, code, role="call_handler")
+
+
+@pytest.mark.parametrize(
+    ("code", "field", "value", "words", "confirm"),
+    [
+        (
+            "C3",
+            "surviving_crime_id",
+            "CR-26-000001",
+            "a C3 (duplicate) that names no surviving record",
+            "which record it duplicates",
+        ),
+        (
+            "C1",
+            "receiving_force",
+            "MET",
+            "a C1 (transfer) that names no receiving force or agency",
+            "where it was transferred",
+        ),
+    ],
+)
+def test_review_1_12_point_5_missing_reference_is_a_medium_review_when_required(
+    code: str, field: str, value: str, words: str, confirm: str
+) -> None:
+    """rules-review 1.12 point 5 [K]: with require_c1_c3_references true (the force's source sends
+    them), a C3 without its surviving record or a C1 without its receiving force is a review
+    finding at severity_missing_reference (medium); one step below severity_rape (high) on a rape
+    record; one more reason on a breach. A null is the same as absent; other codes are not judged."""
+    [finding] = refs(DAY_OF, code, REQUIRED)
+    assert (finding.payload.severity, finding.payload.assessment) == ("medium", "review")
+    assert f"was cancelled ({code}) at 2023-05-15T00:00:00+00:00: {words}." in finding.payload.explanation
+    assert f"Confirm on the crime record {confirm}" in finding.payload.explanation
+    assert refs(DAY_OF, code, REQUIRED, **{field: None})
+    assert refs(DAY_OF, code, REQUIRED, **{field: value}) == []
+    assert refs(DAY_OF, "C2", REQUIRED) == refs(DAY_OF, "C4", REQUIRED) == []
+    [rape] = refs(DAY_OF, code, REQUIRED, "19C", "sexual_offences", victim_informed=True)
+    assert (rape.payload.severity, rape.payload.assessment) == ("high", "review")
+    [breach] = refs(DAY_OF, code, REQUIRED, role="call_handler")
+    assert (breach.payload.severity, breach.payload.assessment) == ("high", "breach")
+    assert f"; {words}." in breach.payload.explanation
+    low = config_with(require_c1_c3_references=True, severity_missing_reference="low")
+    assert [f.payload.severity for f in refs(DAY_OF, code, low)] == ["low"]
+
+
+# -- crime-management staff: a role of their own (crime_management) ---------------------------------------
+
+
+def test_crime_management_role_in_the_contracts_and_the_authority_table() -> None:
+    """rules-review 1.12 point 1 [U]: crime-management (administrative) staff make administrative
+    C1, C3 and C4 cancellations under the 2023 edition. The contracts' role enum names them
+    (crime_management); every role the packaged table lists is a contract role, and `other` is
+    no longer one of them."""
+    enum = CONTRACTS.schemas["urn:cdi:schema:common:1"]["$defs"]["role"]["enum"]
+    assert "crime_management" in enum and "other" in enum  # older records with other stay valid
+    listed = {
+        role
+        for edition in REFERENCE.cancellation_authority.editions
+        for roles in edition.roles.values()
+        for role in roles
+    }
+    assert listed <= set(enum) and "other" not in listed
+    edition = REFERENCE.cancellation_authority.edition_at("2023-05-15")
+    assert {key for key, roles in edition.roles.items() if "crime_management" in roles} == {
+        (code, gravity) for code in ("C1", "C3", "C4") for gravity in ("serious", "other")
+    }
+
+
+def test_role_recorded_as_other_where_crime_management_may_cancel_is_a_review() -> None:
+    """Records written before the contracts named crime-management staff called them `other`: where
+    the edition lets crime-management staff cancel (administrative C1, C3, C4 from 2023), `other` is
+    a review one step below the rule's severity (medium) asking who authorised it, not a breach;
+    where they may not (a C2, a rape record, before 2023), it is a breach as before."""
+    [finding] = cancel(DAY_OF, code="C3", role="other")
+    assert (finding.payload.severity, finding.payload.assessment) == ("medium", "review")
+    assert (
+        "authorised by a role recorded only as other, where crime-management staff may authorise a C3 "
+        "cancellation under the Crime Recording Rules for frontline officers and staff (2023 review) "
+        "(in force from 2023-05-15)" in finding.payload.explanation
+    )
+    assert "Confirm on the crime record who authorised it." in finding.payload.explanation
+    for moment, code in ((DAY_BEFORE, "C3"), (DAY_OF, "C2")):
+        [breach] = cancel(moment, code=code, role="other")
+        assert (breach.payload.severity, breach.payload.assessment) == ("high", "breach")
+    [both] = cancel(DAY_OF, code="C3", role="other", reason="No complaint")
+    assert (both.payload.severity, both.payload.assessment) == ("medium", "review")
+    assert "A phrase alone does not settle it" in both.payload.explanation
+    # Without a code: lawful for crime-management staff of some gravity the group allows.
+    [unknown] = cancel(DAY_OF, None, "sexual_offences", code="C3", role="other")
+    assert unknown.payload.assessment == "review"
 
 
 # -- point 5: rules editions by the event's time ---------------------------------------------------------

@@ -37,6 +37,9 @@ CANCEL = "CANCEL_WITHOUT_AVI"
 RECLASS = "RECLASS_DOWN_NO_REASON"
 NEW_RULES = (CLOSE_DOWNGRADE, ONE_PER_VICTIM, INDICTABLE, SPECIFIED, REPEAT, PND_RULE, CANNABIS, CR_RULE, FAST)
 NEW_RULES += (CANCEL, RECLASS)
+# DISPOSAL_OUTSIDE_FRAMEWORK raises nothing for the default force (`[force] oocd_framework` is
+# national), and CANCEL_WITHOUT_AVI judges no missing C1/C3 reference by default: neither is
+# recomputed here.
 
 DAY = 86_400_000
 RANKS = [

@@ -1,5 +1,6 @@
 """Rules on single decisions, judged in the crime stage (docs/rules.md):
-CAUTION_INDICTABLE_ONLY, CAUTION_SPECIFIED_EITHER_WAY, FAST_UNSUCCESSFUL_OUTCOME (outcomes),
+CAUTION_INDICTABLE_ONLY, CAUTION_SPECIFIED_EITHER_WAY, DISPOSAL_OUTSIDE_FRAMEWORK,
+FAST_UNSUCCESSFUL_OUTCOME (outcomes),
 CANCEL_WITHOUT_AVI (cancellations), RECLASS_DOWN_NO_REASON (reclassifications). Outcomes that
 are disposals go on to the offender stage, where the rules that need the offender's history run.
 """
@@ -18,8 +19,10 @@ from cdi.core.rules import (
     CANCEL_WITHOUT_AVI,
     CAUTION_INDICTABLE_ONLY,
     CAUTION_SPECIFIED_EITHER_WAY,
+    DISPOSAL_OUTSIDE_FRAMEWORK,
     FAST_UNSUCCESSFUL,
     RECLASS_DOWN,
+    TWO_TIER,
     RulesConfig,
     RuleSettings,
 )
@@ -29,7 +32,7 @@ from cdi.core.times import format_duration, format_time, utc_date
 if TYPE_CHECKING:
     from cdi.core.crimes import Classification, CrimeCase
 
-ADULT_CAUTION = 3
+ADULT_CAUTION, PENALTY_NOTICE, CANNABIS_WARNING = 3, 6, 7
 N100 = "N100"  # the contracts' code for a rape report not recorded as a crime
 
 
@@ -56,6 +59,8 @@ class DecisionRules:
         self.fast = config.rule(FAST_UNSUCCESSFUL)
         self.cancel = config.rule(CANCEL_WITHOUT_AVI)
         self.reclass = config.rule(RECLASS_DOWN)
+        # Absent only from a configuration built without the loader from a file older than the rule.
+        self.framework = config.rules.get(DISPOSAL_OUTSIDE_FRAMEWORK)
         self.authority = authority_with_rules(self.cancel.params, reference.cancellation_authority)
 
     def _raise(
@@ -101,6 +106,8 @@ class DecisionRules:
         policy = self.reference.policy(crime.hocr_code)
         evidence = [event.event_id, crime.recorded_event]
         what = self._describe(crime)
+        if outcome.outcome_type in OUTSIDE_TWO_TIER and self.config.framework_at(utc_date(event.at)) == TWO_TIER:
+            self._outside_framework(case, crime, event, outcome, what, evidence, out)
         # s17 restricts adult *simple* cautions: a conditional one is out of its scope, and one of
         # unknown kind is only likely within it (rules-review 1.5). An alternate-offence caution
         # (3A: theft on a robbery record) is judged on the offence cautioned.
@@ -144,6 +151,45 @@ class DecisionRules:
         kind = self.reference.outcome_types.get(outcome.outcome_type)
         if kind is not None and kind.disposal is not None and kind.disposal != "charge":
             self._forward(case, crime, event, outcome, kind.disposal, out)
+
+    def _outside_framework(
+        self,
+        case: CrimeCase,
+        crime: Classification,
+        event: Event,
+        outcome: OutcomeAssigned,
+        what: str,
+        evidence: list[str],
+        out: Step,
+    ) -> None:
+        """A force on the NPCC two-tier framework gives an adult out of court only a community
+        resolution or a conditional caution: a simple caution, a penalty notice or a cannabis/khat
+        warning is outside it (rules-review 1.8 point 7 [V]). A caution of unknown kind may be
+        conditional: a review one step lower, asking for the kind."""
+        rule = self.framework
+        if rule is None or (outcome.outcome_type == ADULT_CAUTION and outcome.caution_kind == "conditional"):
+            return
+        since = self.config.oocd_framework_from
+        framework = (
+            "the force uses the two-tier out-of-court disposal framework (community resolution and conditional "
+            f"caution){f' from {since}' if since else ''}"
+        )
+        given, unused = OUTSIDE_TWO_TIER[outcome.outcome_type]
+        unknown_kind = outcome.outcome_type == ADULT_CAUTION and outcome.caution_kind is None
+        if unknown_kind:
+            given = "an adult caution (outcome 3)"
+        head = f"Crime {case.key}, {what}, was dealt with by {given} on {utc_date(event.at)}"
+        group = crime.offence_group
+        if unknown_kind:
+            explanation = (
+                f"{head}, and the source does not say whether it was simple or conditional: {framework}, "
+                "under which an adult caution is conditional only. Confirm the kind on the crime record."
+            )
+            severity = findings.one_step_lower(rule.severity)
+            self._raise(case, rule, severity, event, group, evidence, explanation, out, findings.REVIEW)
+            return
+        explanation = f"{head}: {framework}, which does not use {unused}."
+        self._raise(case, rule, rule.severity, event, group, evidence, explanation, out)
 
     def _indictable_only(self, c: Caution, mixed: bool, out: Step) -> None:
         """DPP consent and exceptional circumstances determined at the prescribed rank are all
@@ -323,6 +369,8 @@ class DecisionRules:
         rape = gravities == ("rape",)
         role, code = cancel.authoriser_role, cancel.cancellation_code
         breaches: list[str] = []  # what the record shows
+        # What a person must look at: (reason, severity alone, what to confirm). Alone, a review finding.
+        reviews: list[tuple[str, str, str]] = []
         unknown: list[str] = []  # sentences on what the source lacks, said if a finding is raised
         if code == "C2" and not cancel.avi_recorded:
             breaches.append("C2 (no crime) without additional verifiable information")
@@ -333,7 +381,23 @@ class DecisionRules:
             edition = self.authority.edition_at(utc_date(event.at))
             allowed = [edition.roles[(code, gravity)] for gravity in gravities]
             if not any(role in roles for roles in allowed):
-                breaches.append(_unauthorised(role, code, gravities, edition.title, edition.effective_from, allowed))
+                if role == LEGACY_OTHER and any(CRIME_MANAGEMENT in roles for roles in allowed):
+                    # Sources written before the contracts named crime-management staff sent "other"
+                    # for them: the role is not known, not shown wrong.
+                    reviews.append(
+                        (
+                            f"authorised by a role recorded only as other, where crime-management staff may "
+                            f"authorise a {code} cancellation under {edition.title} (in force from "
+                            f"{edition.effective_from}); records written before the contracts named them "
+                            "(crime_management) call them other",
+                            findings.one_step_lower(self.cancel.severity),
+                            "Confirm on the crime record who authorised it.",
+                        )
+                    )
+                else:
+                    breaches.append(
+                        _unauthorised(role, code, gravities, edition.title, edition.effective_from, allowed)
+                    )
             elif not all(role in roles for roles in allowed):  # lawful for some gravity the crime may have
                 unknown.append(
                     f"{_no_gravity(crime)}, so whether the {role.replace('_', ' ')} may authorise a {code} "
@@ -346,8 +410,39 @@ class DecisionRules:
                 breaches.append("the record shows the victim was not told of the cancellation")
             elif cancel.victim_informed is None:
                 unknown.append(findings.sentence(findings.not_recorded(["whether the victim was told"])))
+        # A C3 names the record it duplicates, a C1 the force it went to (rules-review 1.12 point 5 [K]).
+        # Only where the force's source sends them: a source that never does cannot be judged on them.
+        if params.get("require_c1_c3_references", False):
+            missing_severity = params.get("severity_missing_reference", "medium")
+            if code == "C3" and cancel.surviving_crime_id is None:
+                reviews.append(
+                    (
+                        "a C3 (duplicate) that names no surviving record",
+                        missing_severity,
+                        "Confirm on the crime record which record it duplicates, and that that record stands.",
+                    )
+                )
+            if code == "C1" and cancel.receiving_force is None:
+                reviews.append(
+                    (
+                        "a C1 (transfer) that names no receiving force or agency",
+                        missing_severity,
+                        "Confirm on the crime record where it was transferred, and that the receiving force "
+                        "recorded it.",
+                    )
+                )
         text = (cancel.reason or "").lower()
         phrase = next((p for p in params["invalid_reason_phrases"] if p.lower() in text), None)
+        if phrase is not None:
+            # A phrase also occurs in lawful reasons ("does not wish to support, but CCTV shows no
+            # offence"): alone it asks for a review, never a breach (rules-review 1.12 point 6).
+            reviews.append(
+                (
+                    f'the reason given contains "{phrase}", which is not a cancellation ground by itself',
+                    params.get("severity_reason_phrase", "medium"),
+                    "A phrase alone does not settle it: check the reason against the crime record.",
+                )
+            )
         if breaches:
             assessment = findings.BREACH
             if rape:
@@ -356,25 +451,21 @@ class DecisionRules:
                 severity = params.get("severity_victim_not_informed", "medium")
             else:
                 severity = self.cancel.severity
-        elif phrase is not None:
-            # A phrase also occurs in lawful reasons ("does not wish to support, but CCTV shows no
-            # offence"): alone it asks for a review, never a breach (rules-review 1.12 point 6).
+        elif reviews:
             assessment = findings.REVIEW
             if rape:
                 severity = findings.one_step_lower(params["severity_rape"])
             else:
-                severity = params.get("severity_reason_phrase", "medium")
+                severity = max((s for _, s, _ in reviews), key=findings.SEVERITIES.index)
         else:
             return
-        reasons = list(breaches)
-        if phrase is not None:
-            reasons.append(f'the reason given contains "{phrase}", which is not a cancellation ground by itself')
+        reasons = breaches + [reason for reason, _, _ in reviews]
         explanation = (
             f"Crime {case.key}{f', {self._describe(crime)},' if crime else ''} was cancelled ({code}) at "
             f"{format_time(event.at)}: " + "; ".join(reasons) + "."
         )
         if not breaches:
-            explanation += " A phrase alone does not settle it: check the reason against the crime record."
+            explanation += "".join(f" {advice}" for _, _, advice in reviews)
         explanation += "".join(f" {sentence}" for sentence in unknown)
         evidence = [event.event_id] + ([crime.recorded_event] if crime else [])
         group = crime.offence_group if crime else None
@@ -441,12 +532,23 @@ class DecisionRules:
         )
 
 
+# Outcomes the two-tier framework does not use: (as a finding names it, as the framework's
+# absent disposal). Outcome 3 counts only as a simple caution (or one of unknown kind).
+OUTSIDE_TWO_TIER = {
+    ADULT_CAUTION: ("an adult simple caution (outcome 3)", "simple cautions"),
+    PENALTY_NOTICE: ("a penalty notice for disorder (outcome 6)", "penalty notices"),
+    CANNABIS_WARNING: ("a cannabis or khat warning (outcome 7)", "cannabis or khat warnings"),
+}
+
 KIND_NOT_RECORDED = (
     " The source does not say whether the caution was simple or conditional: s17 restricts simple cautions only; "
     "confirm the kind on the crime record."
 )
 
 
+# Crime-management (administrative) staff in the contracts' roles, and the role records written
+# before it existed gave them (docs/rules.md, cancellation authority).
+CRIME_MANAGEMENT, LEGACY_OTHER = "crime_management", "other"
 # Offence groups whose victims must be told of a cancellation, when the rules file does not say.
 VICTIM_INFORMED_GROUPS = ("sexual_offences", "violence_against_the_person", "robbery")
 GRAVITY_WORDS = {"rape": "a rape record", "serious": "a serious offence", "other": "this offence"}

@@ -182,7 +182,7 @@ class DisposalRules:
         if not priors:
             return
         reasons = [
-            f"a {self._kinds(priors)} for a similar offence ({d.offence_group.replace('_', ' ')}; "
+            f"{self._a(self._kinds(priors))} for a similar offence ({d.offence_group.replace('_', ' ')}; "
             f"similar here means the same offence group) within {self.repeat.params['window_days']} "
             f"days before the offence"
         ]
@@ -249,7 +249,9 @@ class DisposalRules:
                     priors += found
             found = within(int(params["window_days"]), PND_OR_CAUTION, d.offence_group)
             if found:
-                reasons.append(f"a {self._kinds(found)} for a similar offence within {params['window_days']} days")
+                reasons.append(
+                    f"{self._a(self._kinds(found))} for a similar offence within {params['window_days']} days"
+                )
                 priors += [h for h in found if h not in priors]
             recent = within(int(params["significant_history_days"]))
             if len(recent) >= int(params["significant_history_min"]):
@@ -273,6 +275,10 @@ class DisposalRules:
     @staticmethod
     def _kinds(items: list[HistoryItem]) -> str:
         return " or ".join(sorted({h.disposal.replace("_", " ") for h in items}))
+
+    @staticmethod
+    def _a(noun: str) -> str:
+        return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
 
     def _not_checked(self, rule: str, d: DisposalObserved) -> list[str]:
         """What the rule could not check because the source does not record it (null fields). A
@@ -304,6 +310,10 @@ class DisposalRules:
             offence = f"{d.hocr_code} ({what.offence.lower()})" if what else d.hocr_code
         outcome = self.reference.outcome_types.get(d.outcome_type)
         name = outcome.name.lower() if outcome else f"outcome {d.outcome_type}"
+        if d.outcome_type == ADULT_CAUTION:  # s17 turns on the kind: say which it was
+            name = {"simple": "adult simple caution", "conditional": "adult conditional caution"}.get(
+                d.caution_kind or "", "adult caution (simple or conditional: the record does not say)"
+            )
         evidence = [d.outcome_event, d.crime_event, *sorted({h.event_id for h in priors})]
         explanation = f"{name.capitalize()} for crime {d.crime_id}, {offence}: " + "; ".join(reasons) + "."
         if priors:  # say which date the history windows counted back from (rules-review 1.7)

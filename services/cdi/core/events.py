@@ -78,6 +78,9 @@ class CrimeCancelled:
     authoriser_role: str
     reason: str | None = None
     victim_informed: bool | None = None  # None: not known to the source
+    # None in both: not known to the source (rules-review 1.12 point 5).
+    surviving_crime_id: str | None = None  # a C3 (duplicate): the record it duplicates
+    receiving_force: str | None = None  # a C1 (transfer): the force or agency it went to
 
 
 @dataclass(frozen=True, slots=True)

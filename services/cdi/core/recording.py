@@ -491,7 +491,7 @@ class IncidentLogic:
         crime = self._first_late_crime(case)
         assert crime is not None
         case.not_crimed = "resolved"
-        reported = case.report_time() or crime.at
+        deadline = self.check_at(case)
         record = f"Crime {crime.crime_id}" if crime.is_crime else f"N100 record {crime.crime_id}"
         out.findings.append(
             findings.resolved(
@@ -501,8 +501,8 @@ class IncidentLogic:
                 self._context(case, crime.at),
                 evidence=[crime.event_id],
                 explanation=(
-                    f"{record} was recorded for incident {case.incident_id} "
-                    f"{format_duration(crime.at - reported)} after the report, past the deadline."
+                    f"{record} was recorded for incident {case.incident_id} at {format_time(crime.at)}, after its "
+                    f"recording deadline of {format_time(deadline if deadline is not None else crime.at)}."
                 ),
             )
         )

@@ -25,6 +25,15 @@ CR_INELIGIBLE = "CR_INELIGIBLE"
 FAST_UNSUCCESSFUL = "FAST_UNSUCCESSFUL_OUTCOME"
 CANCEL_WITHOUT_AVI = "CANCEL_WITHOUT_AVI"
 RECLASS_DOWN = "RECLASS_DOWN_NO_REASON"
+DISPOSAL_OUTSIDE_FRAMEWORK = "DISPOSAL_OUTSIDE_FRAMEWORK"
+# Rules added after the first rules files were written: a file without one takes the default
+# section (cdi.rules.load), which raises nothing until the force's settings call for it.
+LATER_RULES = (DISPOSAL_OUTSIDE_FRAMEWORK,)
+
+# Out-of-court disposal frameworks ([force] oocd_framework): the national menu (simple and
+# conditional cautions, penalty notices, cannabis and khat warnings, community resolutions), or
+# the NPCC two-tier model (community resolution and conditional caution only).
+NATIONAL, TWO_TIER = "national", "two_tier"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +78,17 @@ class RulesConfig:
     # Divisions with their own metric label; any other is counted as "other" ([force] in the rules file).
     divisions: tuple[str, ...]
     admission: AdmissionBounds
+    # The force's out-of-court disposal framework ([force] oocd_framework) and the UTC date it was
+    # adopted (oocd_framework_from, ISO; None: throughout). DISPOSAL_OUTSIDE_FRAMEWORK reads them.
+    oocd_framework: str = NATIONAL
+    oocd_framework_from: str | None = None
+
+    def framework_at(self, day: str) -> str:
+        """The out-of-court disposal framework the force used on a UTC date (ISO): two-tier from
+        its adoption date on, national before it."""
+        if self.oocd_framework == TWO_TIER and (self.oocd_framework_from is None or day >= self.oocd_framework_from):
+            return TWO_TIER
+        return NATIONAL
 
     def rule(self, name: str) -> RuleSettings:
         return self.rules[name]
@@ -91,7 +111,7 @@ class RulesConfig:
                 params=params,
                 summary=spec.get("summary", ""),
             )
-        clock, limits = data["clock"], data["limits"]
+        clock, limits, force = data["clock"], data["limits"], data.get("force", {})
         if clock["crime_retention_max_days"] < clock["case_retention_days"]:
             raise ValueError("[clock] crime_retention_max_days must be at least case_retention_days")
         return cls(
@@ -105,6 +125,8 @@ class RulesConfig:
             max_case_events=int(limits["max_case_events"]),
             max_history_disposals=int(limits["max_history_disposals"]),
             rules=rules,
-            divisions=tuple(data.get("force", {}).get("divisions", ())),
+            divisions=tuple(force.get("divisions", ())),
             admission=AdmissionBounds.from_dict(data["admission"]),
+            oocd_framework=force.get("oocd_framework", NATIONAL),
+            oocd_framework_from=force.get("oocd_framework_from"),
         )

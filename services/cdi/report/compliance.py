@@ -14,7 +14,6 @@ Definitions (also printed in the report and in docs/report.md):
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -45,23 +44,24 @@ ALL = "All divisions"
 
 
 def wilson_interval(count: int, total: int, z: float = Z_95) -> tuple[float, float]:
-    """Wilson score interval for ``count`` successes in ``total`` trials.
+    """Wilson score interval for ``count`` successes in ``total`` trials, as statsmodels computes
+    it (``proportion_confint(method="wilson")``).
 
     Unlike the textbook p +- z*se it stays inside [0, 1] and does not collapse to a point at 0 or
     n successes, which matters for small divisions and offence groups.
     """
+    from statsmodels.stats.proportion import proportion_confint
+
     if total <= 0:
         raise ValueError("a proportion needs at least one trial")
     if not 0 <= count <= total:
         raise ValueError(f"{count} successes is not between 0 and {total}")
-    p = count / total
-    z2 = z * z
-    denominator = 1 + z2 / total
-    centre = (p + z2 / (2 * total)) / denominator
-    half = z * math.sqrt(p * (1 - p) / total + z2 / (4 * total * total)) / denominator
-    # At 0 or n successes the bound is exactly 0 or 1; the subtraction would leave rounding dust.
-    low = 0.0 if count == 0 else max(0.0, centre - half)
-    high = 1.0 if count == total else min(1.0, centre + half)
+    # statsmodels takes the significance level; z = 1.96 is alpha = 0.05.
+    alpha = 2 * (1 - NormalDist().cdf(z))
+    low, high = proportion_confint(count, total, alpha=alpha, method="wilson")
+    # At 0 or n successes the bound is exactly 0 or 1; the subtraction leaves rounding dust.
+    low = 0.0 if count == 0 else max(0.0, float(low))
+    high = 1.0 if count == total else min(1.0, float(high))
     return low, high
 
 

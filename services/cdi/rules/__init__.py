@@ -6,7 +6,7 @@ import tomllib
 from pathlib import Path
 
 from cdi.contracts import Contracts
-from cdi.core.rules import RulesConfig
+from cdi.core.rules import LATER_RULES, RulesConfig
 
 DEFAULT = Path(__file__).parent / "default.toml"
 # [clock] keys added after the first rules files were written; absent, they take the defaults.
@@ -43,6 +43,11 @@ def load(path: str | Path | None = None, contracts: Contracts | None = None) -> 
         data.setdefault("limits", default["limits"])
         for key in _STATE_KEYS:
             data["clock"].setdefault(key, default["clock"][key])
+    missing = [name for name in LATER_RULES if name not in data["rules"]]
+    if missing:  # rules added after the file was written take the default section
+        default_rules = tomllib.loads(DEFAULT.read_text(encoding="utf-8"))["rules"]
+        for name in missing:
+            data["rules"][name] = default_rules[name]
     try:
         return RulesConfig.from_dict(data)
     except ValueError as exc:  # a constraint between values the schema cannot state

@@ -40,6 +40,7 @@ CR_INELIGIBLE = "CR_INELIGIBLE"
 FAST_UNSUCCESSFUL = "FAST_UNSUCCESSFUL_OUTCOME"
 CANCEL_WITHOUT_AVI = "CANCEL_WITHOUT_AVI"
 RECLASS_DOWN = "RECLASS_DOWN_NO_REASON"
+DISPOSAL_OUTSIDE_FRAMEWORK = "DISPOSAL_OUTSIDE_FRAMEWORK"
 OUTCOME_RULES = (
     CAUTION_INDICTABLE_ONLY,
     CAUTION_SPECIFIED,
@@ -48,6 +49,7 @@ OUTCOME_RULES = (
     CANNABIS_ESCALATION,
     CR_INELIGIBLE,
     FAST_UNSUCCESSFUL,
+    DISPOSAL_OUTSIDE_FRAMEWORK,
 )
 
 # The disposal groupings and rank order are definitions (docs/rules.md), shared with the core;
@@ -104,6 +106,10 @@ class Thresholds:
     no_ground_phrases: tuple[str, ...]
     reclass_roles: frozenset[str]
     reclass_role_test: str  # serious | all
+    # [force] oocd_framework and its adoption date: under two_tier, a simple caution, penalty
+    # notice or cannabis warning is outside the framework (the default force is national).
+    oocd_framework: str
+    oocd_framework_from: str | None
 
 
 @cache
@@ -143,6 +149,8 @@ def thresholds() -> Thresholds:
         no_ground_phrases=tuple(p.lower() for p in param(CANCEL_WITHOUT_AVI, "invalid_reason_phrases")),
         reclass_roles=frozenset(param(RECLASS_DOWN, "allowed_roles")),
         reclass_role_test=config.rule(RECLASS_DOWN).params.get("role_test", "serious"),
+        oocd_framework=config.oocd_framework,
+        oocd_framework_from=config.oocd_framework_from,
     )
 
 
@@ -274,6 +282,13 @@ class Guidance:
                 broken.add(CR_INELIGIBLE)
         if o.type in t.fast_types and policy.fast_outcome_watch and o.at - case.crime.recorded_at < t.fast_ms:
             broken.add(FAST_UNSUCCESSFUL)
+        two_tier = t.oocd_framework == "two_tier" and (
+            t.oocd_framework_from is None or outcome_day >= t.oocd_framework_from
+        )
+        if two_tier and (
+            o.type in (PND, CANNABIS_WARNING) or (o.type == ADULT_CAUTION and o.caution_kind != "conditional")
+        ):
+            broken.add(DISPOSAL_OUTSIDE_FRAMEWORK)  # the two-tier framework (rules-review 1.8 point 7)
         return broken & t.enabled
 
     def specified(self, code: str, cautioned_on: str, crime: CrimePlan) -> bool:

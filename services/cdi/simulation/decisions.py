@@ -131,14 +131,18 @@ CANCEL_BREACHES = (
     ("lawful_phrase", 5),
 )
 # Who authorises a lawful cancellation, among the roles the table allows (weights): the
-# supervisor and crime-management staff (other) only where an edition lets them.
+# supervisor and crime-management staff (crime_management) only where an edition lets them.
+CRIME_MANAGEMENT = "crime_management"
 LAWFUL_ROLES = (
     ("designated_decision_maker", 45),
     ("force_crime_registrar", 15),
     ("supervisor", 30),
-    ("other", 10),
+    (CRIME_MANAGEMENT, 10),
 )
-ALL_ROLES = REGISTRAR_ROLES + OTHER_ROLES
+# Roles a cancellation in breach may name: crime-management staff where the table does not let
+# them (a C2, a rape record, before the 2023 edition), and "other", which older records gave
+# them (a review where crime_management would be allowed). Not drawn for reclassifications.
+ALL_ROLES = REGISTRAR_ROLES + OTHER_ROLES + (CRIME_MANAGEMENT,)
 # Whether an honest cancellation records that the victim was told (weights); None: the source
 # does not say. Told False only where the rules do not require it (not a watched group).
 VICTIM_TOLD = ((True, 80), (None, 12), (False, 8))
