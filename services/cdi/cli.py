@@ -254,6 +254,48 @@ def main(ctx: click.Context, debug: bool) -> None:
     help="Share of crime-indicative incidents recorded after the 24 h limit.",
 )
 @click.option("--duplicate-rate", type=click.FloatRange(0, 0.5), default=0.01, show_default=True)
+@click.option(
+    "--audit-truth",
+    type=OutputFile(),
+    help="What a careful reviewer would find, independently of the rules: one JSON line per incident, "
+    "finding and out-of-court disposal.",
+)
+@click.option(
+    "--narrative-crime-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Hidden: share of non-crime incidents whose narrative alone discloses a crime (most never recorded).",
+)
+@click.option(
+    "--unlinked-record-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Hidden: share of crime-indicative incidents recorded in time whose records carry no incident link.",
+)
+@click.option(
+    "--wrong-rationale-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Hidden: share of crime-indicative incidents that would be recorded in time, closed as non-crime "
+    "with a rationale instead.",
+)
+@click.option(
+    "--mistyped-code-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Hidden: share of incidents opened under a crime code that are coded non-crime by mistake.",
+)
+@click.option(
+    "--late-code-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Hidden: share of late-recorded incidents whose crime code is entered only after the deadline.",
+)
 def simulate(
     days: int,
     seed: int,
@@ -263,6 +305,12 @@ def simulate(
     not_recorded_rate: float,
     late_rate: float,
     duplicate_rate: float,
+    audit_truth: Path | None,
+    narrative_crime_rate: float,
+    unlinked_record_rate: float,
+    wrong_rationale_rate: float,
+    mistyped_code_rate: float,
+    late_code_rate: float,
 ) -> None:
     """Write a synthetic force's event history, and the findings it must produce."""
     from cdi.simulation import SimulationOptions, write_simulation
@@ -276,16 +324,22 @@ def simulate(
             not_recorded_rate=not_recorded_rate,
             late_rate=late_rate,
             duplicate_rate=duplicate_rate,
+            narrative_crime_rate=narrative_crime_rate,
+            unlinked_record_rate=unlinked_record_rate,
+            wrong_rationale_rate=wrong_rationale_rate,
+            mistyped_code_rate=mistyped_code_rate,
+            late_code_rate=late_code_rate,
         )
     except ValueError as exc:
         fail(f"{exc}; adjust the options (see `cdi simulate --help`)")
         raise
     with console.status(f"simulating {days} days (seed {seed})..."):
         sim = run_simulation(options)
-        write_simulation(sim, out, truth)
+        write_simulation(sim, out, truth, audit_truth)
     console.print(
         f"wrote {len(sim.events):,} events to {out}"
         + (f" and {len(sim.truth):,} expected findings to {truth}" if truth else "")
+        + (f" and {len(sim.audit_truth):,} audit units to {audit_truth}" if audit_truth else "")
     )
 
 
@@ -978,4 +1032,432 @@ def demo(days: int, seconds: float, seed: int, exit_after_feed: bool, status_fil
             exit_after_feed=exit_after_feed,
             status_file=status_file,
         )
+    )
+
+
+# -- the offline audit (issue 12; docs/audit.md) ---------------------------------------------------
+
+
+@main.group()
+def audit() -> None:
+    """The offline audit: draw a random sample of a period's records for auditors to read,
+    record their verdicts, and estimate what inspectors measure (recording accuracy, unrecorded
+    crimes, each rule's precision, the monitor's blind-spot rate), each with a 95% interval.
+    See docs/audit.md."""
+
+
+def audit_period_options(command):  # type: ignore[no-untyped-def]
+    """--from, --to and --division: the period and divisions whose units are audited."""
+    for option in reversed(
+        [
+            click.option(
+                "--from", "start", help="Units at or after this time (date or RFC 3339, UTC): incidents by report."
+            ),
+            click.option("--to", "end", help="Units before this time (date or RFC 3339, UTC)."),
+            click.option("--division", "divisions", multiple=True, help="Only this division (repeatable)."),
+            click.option(
+                "--rules",
+                "rules_path",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                envvar="CDI_RULES",
+                help="Rules file (TOML); default: CDI_RULES, else the packaged rules.",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def audit_population(
+    history: tuple[Path, ...], rules_path: Path | None, start: int | None, end: int | None, divisions: tuple[str, ...]
+):  # type: ignore[no-untyped-def]
+    from cdi.audit import population
+
+    source = open_sources(history)
+    if start is not None and end is not None and end <= start:
+        fail("--to must be after --from")
+    with console.status("running the rules over the history...") as status:
+        found = population.build(
+            source,
+            rules_path,
+            start=start,
+            end=end,
+            divisions=divisions,
+            progress=lambda n: status.update(f"running the rules over the history... line {n:,}"),
+        )
+    if not found.units:
+        if not found.events:
+            warn_nothing(f"{source.name} holds no events the monitor reads ({found.dead_letters:,} lines rejected)")
+        warn_nothing(
+            f"{source.name} holds no incident, finding or disposal from {found.describe()}"
+            + (f" in {', '.join(divisions)}" if divisions else "")
+            + " (by default the period ends one recording deadline before the history's last event; "
+            "choose it with --from and --to)"
+        )
+    return found
+
+
+def read_sample(path: Path):  # type: ignore[no-untyped-def]
+    """The audit.sample event of a file written by `cdi audit sample`, checked against its contract."""
+    from cdi.audit.sample import TYPE, AuditSample
+    from cdi.audit.verdicts import checked_record
+    from cdi.contracts import Contracts, InvalidEvent
+    from cdi.history import read_lines
+
+    contracts = Contracts()
+    found = []
+    for number, raw in read_lines(path):
+        try:
+            record = checked_record(contracts, raw)
+        except InvalidEvent as exc:
+            fail(f"{path}:{number}: not a valid audit sample ({exc.detail})", exit_codes.UNREADABLE_INPUT)
+            raise
+        if record.get("type") == TYPE:
+            found.append(record)
+    if len(found) != 1:
+        fail(
+            f"{path}: holds {len(found)} audit.sample events; give the file `cdi audit sample --out` wrote",
+            exit_codes.UNREADABLE_INPUT,
+        )
+    return AuditSample.from_event(found[0])
+
+
+@audit.command("sample")
+@click.argument("history", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", type=OutputFile(), required=True, help="The sample to write: one audit.sample event (JSON).")
+@click.option(
+    "--seed", type=click.IntRange(0, 2**53 - 1), required=True, help="Seed of the draw: the same seed, the same sample."
+)
+@click.option("--size", type=click.IntRange(1), help="Incidents to sample, allocated in proportion to the strata.")
+@click.option(
+    "--target-width",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    help="Instead of --size: as many incidents as a 95%% interval of +-W on recording accuracy needs (0.02: 2 points).",
+)
+@click.option(
+    "--prior",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.5,
+    show_default=True,
+    help="With --target-width: the accuracy expected (0.5 is the worst case).",
+)
+@click.option(
+    "--findings-per-rule", type=click.IntRange(0), default=30, show_default=True, help="Findings to sample per rule."
+)
+@click.option(
+    "--disposals", type=click.IntRange(0), default=100, show_default=True, help="Out-of-court disposals to sample."
+)
+@click.option("--name", help="The batch's name (default: audit-START-END-sSEED).")
+@audit_period_options
+def audit_sample(
+    history: tuple[Path, ...],
+    out: Path,
+    seed: int,
+    size: int | None,
+    target_width: float | None,
+    prior: float,
+    findings_per_rule: int,
+    disposals: int,
+    name: str | None,
+    start: str | None,
+    end: str | None,
+    divisions: tuple[str, ...],
+    rules_path: Path | None,
+) -> None:
+    """Draw a reproducible stratified random sample of a period for auditors to read: incidents
+    (crime-indicative of every result, and those closed to non-crime or catch-all codes),
+    findings and out-of-court disposals. Strata: division x offence group (findings: rule).
+
+    HISTORY is one or more history files of one kind (JSON lines or a police.uk export)."""
+    import re
+
+    from cdi.audit.population import DISPOSAL, FINDING, INCIDENT
+    from cdi.audit.sample import draw_sample
+    from cdi.history import write_events
+
+    if (size is None) == (target_width is None):
+        fail("give either --size N or --target-width W")
+    if name is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,79}", name):
+        fail("--name: letters, digits, '.', '_', ':' or '-', at most 80 characters")
+    found = audit_population(history, rules_path, event_time(start, "--from"), event_time(end, "--to"), divisions)
+    drawn = draw_sample(
+        found,
+        seed,
+        size=size,
+        target_width=target_width,
+        prior=prior,
+        findings_per_rule=findings_per_rule,
+        disposals=disposals,
+        sample_id=name,
+    )
+    write_events(out, [drawn.to_event()])
+    table = Table(title=f"Audit sample {drawn.sample_id}")
+    for column in ("kind", "strata", "population", "sample"):
+        table.add_column(column, justify="left" if column == "kind" else "right")
+    for kind in (INCIDENT, FINDING, DISPOSAL):
+        strata = [s for s in drawn.design.strata if s.kind == kind]
+        table.add_row(
+            kind, f"{len(strata):,}", f"{sum(s.population for s in strata):,}", f"{sum(s.sample for s in strata):,}"
+        )
+    tables.print(table)
+    if target_width is not None:
+        console.print(
+            f"+-{target_width:g} on recording accuracy (prior {prior:g}, crime-indicative share "
+            f"{drawn.design.crime_share:.3f}) needs {drawn.design.incidents:,} incidents"
+        )
+    if found.not_due:
+        console.print(
+            f"[yellow]note:[/] {found.not_due:,} crime-indicative incidents of the period are not in the population: "
+            "their recording deadline falls after the history's end"
+        )
+    if found.end > found.history_end - found.deadline:
+        console.print(
+            "[yellow]note:[/] the period ends less than a recording deadline before the history's last event: "
+            "crimes reported at its end may not be due yet, and a reviewer may find them unrecorded"
+        )
+    console.print(f"period {found.describe()}; {len(drawn.items):,} items (seed {seed}) written to {out}")
+
+
+@audit.command("verdicts")
+@click.argument("sample", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--from-truth",
+    "truth_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="The simulator's audit truth (cdi simulate --audit-truth).",
+)
+@click.option("--out", type=OutputFile(), required=True, help="Verdicts to write: audit.verdict events, one a line.")
+@click.option(
+    "--error-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Share of verdicts the simulated reviewer gets wrong (each flipped with this probability).",
+)
+@click.option("--seed", type=click.IntRange(0), default=0, show_default=True, help="Seed of the reviewer's errors.")
+@click.option("--reviewer", default="S-0001", show_default=True, help="Pseudonymous staff reference (never a name).")
+def audit_verdicts(sample: Path, truth_path: Path, out: Path, error_rate: float, seed: int, reviewer: str) -> None:
+    """The simulated reviewer: one audit.verdict per sample item, as the simulator's audit truth
+    has it, optionally with errors. For testing the estimates on simulated histories."""
+    import re
+
+    from cdi.audit import truth as audit_truth
+    from cdi.audit.verdicts import simulated_review
+    from cdi.history import write_events
+
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", reviewer):
+        fail("--reviewer: a pseudonymous staff reference (letters, digits, '.', '_', '-'), never a name")
+    drawn = read_sample(sample)
+    review = simulated_review(drawn, audit_truth.read(truth_path), error_rate=error_rate, seed=seed, reviewer=reviewer)
+    if not review.events:
+        warn_nothing(
+            f"{truth_path} knows none of the {len(drawn.items):,} items of {sample}: is it the same simulation?"
+        )
+    write_events(out, review.events)
+    if review.missing:
+        console.print(f"[yellow]note:[/] {len(review.missing):,} items are not in {truth_path.name} and got no verdict")
+    console.print(
+        f"{len(review.events):,} verdicts by {reviewer} ({review.flipped:,} wrong on purpose) written to {out}"
+    )
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _interval(estimate) -> str:  # type: ignore[no-untyped-def]
+    if estimate.low is None:
+        return "-"
+    return f"[{estimate.low:.1%}, {estimate.high:.1%}]"
+
+
+def _count(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def estimates_tables(result, truth: bool) -> list[Table]:  # type: ignore[no-untyped-def]
+    main_table = Table(title="Audit estimates, 95% intervals")
+    for column in ("figure", "estimate", "95% interval", "reviewed", *(["true"] if truth else [])):
+        main_table.add_column(column, justify="left" if column == "figure" else "right")
+
+    def rate_row(label: str, e, unit: str) -> None:  # type: ignore[no-untyped-def]
+        row = [label, _share(e.estimate), _interval(e), f"{e.reviewed:,} {unit}"]
+        main_table.add_row(*row, *([_share(e.true)] if truth else []))
+
+    rate_row("Recording accuracy", result.recording_accuracy, "crimes")
+    count = result.unrecorded_crimes
+    bounds = "-" if count.high is None or count.low is None else f"[{_count(count.low)}, {_count(count.high)}]"
+    main_table.add_row(
+        "Unrecorded crimes in the period",
+        _count(count.estimate),
+        bounds,
+        f"of {count.recorded_volume:,} recorded",
+        *([_count(count.true)] if truth else []),
+    )
+    rate_row("Blind-spot rate", result.blind_spot_rate, "unrecorded")
+    rate_row("Disposals appropriate", result.disposals_appropriate, "disposals")
+    if result.rule_precision:
+        main_table.add_section()
+        for rule, e in sorted(result.rule_precision.items()):
+            rate_row(f"Precision {rule}", e, "findings")
+    out = [main_table]
+    for dimension, domains in result.breakdowns.items():
+        table = Table(title=f"By {dimension.replace('_', ' ')}")
+        table.add_column(dimension.replace("_", " "))
+        for column in ("accuracy", "95% interval", "crimes", "blind spot", "95% interval "):
+            table.add_column(column, justify="right")
+        if truth:
+            table.add_column("true accuracy", justify="right")
+            table.add_column("true blind spot", justify="right")
+        for name, figures in domains.items():
+            acc, blind = figures["recording_accuracy"], figures["blind_spot_rate"]
+            row = [
+                name,
+                _share(acc.estimate),
+                _interval(acc),
+                f"{acc.reviewed:,}",
+                _share(blind.estimate),
+                _interval(blind),
+            ]
+            table.add_row(*row, *([_share(acc.true), _share(blind.true)] if truth else []))
+        out.append(table)
+    return out
+
+
+@audit.command("estimate")
+@click.argument("history", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--verdicts",
+    "verdict_paths",
+    multiple=True,
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="audit.verdict events (JSON lines; repeatable). The latest verdict on an item stands.",
+)
+@click.option(
+    "--sample",
+    "sample_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The sample the verdicts are on: its design (strata and N_h) and period are used.",
+)
+@click.option(
+    "--truth",
+    "truth_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The simulator's audit truth: print the true value beside each estimate.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout instead of tables.")
+@click.option(
+    "--by",
+    "breakdowns",
+    multiple=True,
+    type=click.Choice(["division", "offence_group", "month"]),
+    default=("division",),
+    show_default=True,
+    help="Break recording accuracy and the blind-spot rate down (repeatable).",
+)
+@audit_period_options
+def audit_estimate(
+    history: tuple[Path, ...],
+    verdict_paths: tuple[Path, ...],
+    sample_path: Path | None,
+    truth_path: Path | None,
+    as_json: bool,
+    breakdowns: tuple[str, ...],
+    start: str | None,
+    end: str | None,
+    divisions: tuple[str, ...],
+    rules_path: Path | None,
+) -> None:
+    """Estimate recording accuracy, the unrecorded crimes of the period, each rule's precision,
+    the monitor's blind-spot rate and the share of appropriate disposals from reviewers'
+    verdicts, each with a 95% interval for the stratified design.
+
+    HISTORY is the history the sample was drawn from (the rules run over it again to know each
+    unit's stratum, whether the monitor flagged it, and the period's recorded crimes)."""
+    import orjson
+
+    from cdi.audit import estimates
+    from cdi.audit import truth as audit_truth
+    from cdi.audit.sample import ALL_DIVISIONS
+    from cdi.audit.verdicts import VerdictFileError, read
+    from cdi.core.times import format_time
+
+    drawn = read_sample(sample_path) if sample_path is not None else None
+    try:
+        verdicts = read(verdict_paths, drawn.sample_id if drawn is not None else None)
+    except VerdictFileError as exc:
+        fail(f"{exc}: a verdicts file holds audit.verdict events (cdi audit verdicts)", exit_codes.UNREADABLE_INPUT)
+        raise
+    if drawn is None and len(verdicts.sample_ids) > 1:
+        names = ", ".join(sorted(verdicts.sample_ids))
+        fail(f"the verdicts are on {len(verdicts.sample_ids)} samples ({names}): give --sample to choose one")
+    if not verdicts.standing:
+        what = f" on sample {drawn.sample_id}" if drawn is not None else ""
+        names = ", ".join(p.name for p in verdict_paths)
+        hold = "hold" if len(verdict_paths) > 1 else "holds"
+        warn_nothing(f"{names} {hold} no verdict{what}: nothing to estimate from")
+    if drawn is not None:
+        if start is not None or end is not None:
+            fail("--from/--to: the period is the sample's; leave them out with --sample")
+        window = (drawn.start, drawn.end)
+        chosen = divisions or ((drawn.division,) if drawn.division != ALL_DIVISIONS else ())
+    else:
+        window = (event_time(start, "--from"), event_time(end, "--to"))
+        chosen = divisions
+    found = audit_population(history, rules_path, window[0], window[1], chosen)
+    joined = estimates.join(
+        found,
+        verdicts.standing,
+        drawn.design.sizes() if drawn is not None else None,
+        {(item.kind, item.id): item.stratum for item in drawn.items} if drawn is not None else None,
+    )
+    if not joined.reviewed:
+        warn_nothing(
+            f"none of the {len(verdicts.standing):,} verdicts is on a unit of {found.describe()} in the history given"
+        )
+    result = estimates.estimate(found, joined.reviewed, joined.sizes, breakdowns)
+    reviewed = Counter(r.unit.kind for r in joined.reviewed)
+    result.sample = {
+        "sample_id": drawn.sample_id if drawn is not None else next(iter(verdicts.sample_ids)),
+        "seed": drawn.seed if drawn is not None else None,
+        "period": {"start": format_time(found.start), "end": format_time(found.end)},
+        "items": len(drawn.items) if drawn is not None else None,
+        "verdicts": len(verdicts.standing),
+        "reviewed": dict(sorted(reviewed.items())),
+        "not_in_population": len(joined.unmatched),
+        "strata": len(joined.sizes),
+        "strata_reviewed": len({r.stratum for r in joined.reviewed}),
+        "population": {kind: found.count(kind) for kind in ("incident", "finding", "disposal")},
+        "recorded_volume": found.recorded_volume,
+    }
+    if truth_path is not None:
+        # The true values of the period audited: its population's units.
+        frame = found.index()
+        result = estimates.with_truth(result, audit_truth.true_values(audit_truth.read(truth_path), frame))
+    if joined.differing_strata:
+        console.print(
+            f"[yellow]warning:[/] the history gives other stratum sizes than the sample's design in "
+            f"{len(joined.differing_strata):,} strata (first: {joined.differing_strata[0]}); the sample's are used"
+        )
+    if joined.unmatched:
+        console.print(
+            f"[yellow]note:[/] {len(joined.unmatched):,} verdicts are on items not in the population; left out"
+        )
+    if (
+        result.recording_accuracy.estimate is None
+        and not result.rule_precision
+        and result.disposals_appropriate.estimate is None
+    ):
+        warn_nothing("the verdicts judge no incident a crime, and no finding or disposal: nothing to estimate")
+    if as_json:
+        click.echo(orjson.dumps(result.to_dict(), option=orjson.OPT_INDENT_2).decode())
+        return
+    for table in estimates_tables(result, truth_path is not None):
+        tables.print(table)
+    console.print(
+        f"sample {result.sample['sample_id']}: {len(joined.reviewed):,} items reviewed "
+        f"({', '.join(f'{n:,} {k}s' for k, n in sorted(reviewed.items()))}) in {result.sample['strata_reviewed']:,} "
+        f"of {len(joined.sizes):,} strata; {found.describe()}"
     )

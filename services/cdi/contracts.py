@@ -109,7 +109,9 @@ class Contracts:
             raise
         except Exception as exc:  # the validator itself gave up, e.g. on extreme nesting
             raise InvalidEvent(MALFORMED, f"cannot be validated ({type(exc).__name__})") from None
-        if record["type"] not in PAYLOAD_TYPES:  # a contract of another component (case.action)
+        # A contract of another component, validated here but never an event the core reads: the
+        # workbench's case.action, the audit's audit.sample and audit.verdict (cdi.audit).
+        if record["type"] not in PAYLOAD_TYPES:
             raise InvalidEvent(UNKNOWN_TYPE, "not an event the monitor reads", "/type")
         try:
             return Event.from_dict(record)

@@ -6,8 +6,14 @@ explained, plus feed noise (bounded disorder, duplicates); then the casework on 
 reclassifications, cancellations, outcomes, and the offenders behind them with their national
 record histories, with configured rates of decisions that break each rule. Its ``truth`` lists
 the findings the monitor must raise and resolve, derived from the simulator's own decisions.
+
+Hidden failure modes (``cdi.simulation.hidden``, rates 0 by default) add what real data has and
+the rules cannot see; its ``audit_truth`` says, independently of the rules, what should have been
+recorded and which findings a careful reviewer would confirm (``cdi.simulation.audit_truth``,
+``true_rates``).
 """
 
+from cdi.simulation.audit_truth import true_rates, write_audit_truth
 from cdi.simulation.calibration import Calibration, derive_from_seattle, load_calibration
 from cdi.simulation.criminal_history import derive_from_moj
 from cdi.simulation.options import MONITOR_ALLOWED_LATENESS_MINUTES, SimulationOptions
@@ -25,5 +31,7 @@ __all__ = [
     "derive_from_seattle",
     "load_calibration",
     "simulate",
+    "true_rates",
+    "write_audit_truth",
     "write_simulation",
 ]

@@ -138,6 +138,14 @@ class IncidentPlan:
     victim_informed: bool | None = None  # on the closure; None: not known to the source
     late_disclosure: bool = False  # the offence came to light after the follow-up window
     crimes: list[CrimePlan] = field(default_factory=list)
+    # A failure mode the rules cannot see (cdi.simulation.hidden), laid over the plan: None, or
+    # narrative_only, unlinked_record, wrong_rationale, mistyped_code, late_code.
+    hidden: str | None = None
+    # When the offence came to light where no code shows it (a narrative); else indicative_at.
+    disclosed_at: int | None = None
+    # The classification a crime should have had where no record of the plan shows it (a
+    # narrative's offence, the record a wrong rationale replaced).
+    offence: OffenceCode | None = None
 
     def events(self, force: str) -> list[TimedEvent]:
         opened: dict[str, object] = {"incident_id": self.incident_id, "opening_code": self.opening_code}

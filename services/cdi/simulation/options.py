@@ -68,6 +68,22 @@ class SimulationOptions:
     # The extract is taken this long after the reporting window closes: follow-ups due later
     # are not in the file yet, so the deadlines of the last reports fall after its last event.
     extract_lag_hours: float = 12.0
+    # Hidden failure modes (issue 12; rules-review section 5): what real data has and the rules
+    # cannot see. Each is a share of the incidents eligible for it, drawn from a generator of its
+    # own (cdi.simulation.hidden); at 0 (the defaults) the history is what it was without them.
+    # incidents opened under a non-crime code that shows no crime code, whose narrative discloses
+    # a crime: most never recorded, some recorded (linked) within the deadline of the disclosure
+    narrative_crime_rate: float = 0.0
+    # crime-indicative incidents recorded in time whose records carry no link to the incident
+    unlinked_record_rate: float = 0.0
+    # crime-indicative incidents (opened or re-categorised to a crime code) that would have been
+    # recorded in time: never recorded, closed to a non-crime or sink code with a rationale
+    wrong_rationale_rate: float = 0.0
+    # incidents opened under a crime code: the call is coded with a non-crime code by mistake
+    mistyped_code_rate: float = 0.0
+    # crime-indicative incidents (opened or re-categorised) recorded late: the crime code is entered
+    # only after the deadline, no more than the deadline before the record
+    late_code_rate: float = 0.0
 
     def __post_init__(self) -> None:
         if self.days < 1 or self.incidents_per_day < 1:
@@ -84,6 +100,12 @@ class SimulationOptions:
             raise ValueError("rates and shares must lie in [0, 1]")
         if sum(rates) > 1:
             raise ValueError("not_recorded_rate + late_rate + explained_rate must not exceed 1")
+        if any(not 0 <= rate <= 1 for rate in self.hidden_rates().values()):
+            raise ValueError("hidden failure rates must lie in [0, 1]")
+        if self.unlinked_record_rate + self.wrong_rationale_rate + self.mistyped_code_rate > 1:
+            raise ValueError("unlinked_record_rate + wrong_rationale_rate + mistyped_code_rate must not exceed 1")
+        if self.late_code_rate + self.mistyped_code_rate > 1:
+            raise ValueError("late_code_rate + mistyped_code_rate must not exceed 1")
         if not 0 <= self.disorder_minutes < MONITOR_ALLOWED_LATENESS_MINUTES:
             raise ValueError(
                 f"disorder_minutes must lie in [0, {MONITOR_ALLOWED_LATENESS_MINUTES:g}): "
@@ -108,6 +130,16 @@ class SimulationOptions:
             "FAST_UNSUCCESSFUL_OUTCOME": self.fast_unsuccessful_rate,
             "CANCEL_WITHOUT_AVI": self.cancel_without_avi_rate,
             "RECLASS_DOWN_NO_REASON": self.reclass_down_no_reason_rate,
+        }
+
+    def hidden_rates(self) -> dict[str, float]:
+        """Each hidden failure mode's rate, by the name the audit truth gives it."""
+        return {
+            "narrative_only": self.narrative_crime_rate,
+            "unlinked_record": self.unlinked_record_rate,
+            "wrong_rationale": self.wrong_rationale_rate,
+            "mistyped_code": self.mistyped_code_rate,
+            "late_code": self.late_code_rate,
         }
 
     @property

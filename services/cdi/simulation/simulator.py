@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from cdi.history import write_events
+from cdi.simulation.audit_truth import disposal_units, finding_units, incident_units, set_due, write_audit_truth
 from cdi.simulation.breaches import Guidance
 from cdi.simulation.calibration import Calibration, load_calibration
 from cdi.simulation.codes import ReferenceData, load_reference
@@ -16,6 +17,7 @@ from cdi.simulation.crimes import CrimePlan, assign_crime_ids, crime_event, plan
 from cdi.simulation.decisions import CrimeCase, DecisionPlanner
 from cdi.simulation.extract import TimedEvent, file_order
 from cdi.simulation.force import Force
+from cdi.simulation.hidden import HIDDEN_MODES, HiddenPlanner
 from cdi.simulation.incidents import Fate, IncidentPlan, IncidentPlanner, Route, crime_code_weights
 from cdi.simulation.offenders import Offender, OffenderPool
 from cdi.simulation.options import SimulationOptions
@@ -40,6 +42,8 @@ class Simulation:
     events: list[dict[str, Any]]  # file order, duplicates included
     truth: list[dict[str, Any]]  # sorted by (occurred_at, finding_id, type)
     counts: dict[str, int]
+    # What a careful reviewer would find, independently of the rules (cdi.simulation.audit_truth).
+    audit_truth: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -75,6 +79,9 @@ def simulate(options: SimulationOptions) -> Simulation:
         round(linked * share / (1 - share)),
         reference,
     )
+    # Failure modes the rules cannot see, from a generator of their own (none at the defaults).
+    hidden, eligible = HiddenPlanner(options, reference).apply(incidents)
+    audit_incidents = incident_units(incidents, options, reference)  # before the cut: what the force did
 
     # The extract is taken at extract_at: anything due later is not in the file.
     extract_at = options.extract_at_ms
@@ -103,6 +110,9 @@ def simulate(options: SimulationOptions) -> Simulation:
     recording = [row for row in truth if row["rule"] in RECORDING_RULES]
     if findings_by_rule(events, options.deadline_ms, reference) != recording:
         raise RuntimeError("simulator bug: ground truth disagrees with the rule definitions")
+    set_due(audit_incidents, incidents, options.deadline_ms, t_end)
+    audit = audit_incidents + finding_units(truth, incidents, audit_incidents, options.deadline_ms)
+    audit += disposal_units(casework.cases, guidance)
 
     fates = Counter(plan.fate for plan in incidents if plan.fate is not None)
     routes = Counter(plan.route for plan in incidents if plan.route is not None)
@@ -136,7 +146,10 @@ def simulate(options: SimulationOptions) -> Simulation:
     }
     for rule in options.rule_rates():
         counts[f"{rule.lower()}_raised"] = kinds[(rule, RAISED)]
-    return Simulation(options, events, truth, counts)
+    for mode in HIDDEN_MODES:  # how many incidents took each hidden mode, of how many eligible
+        counts[f"hidden_{mode}"] = hidden[mode]
+        counts[f"hidden_{mode}_eligible"] = eligible[mode]
+    return Simulation(options, events, truth, counts, audit)
 
 
 def plan_casework(
@@ -149,10 +162,13 @@ def plan_casework(
 ) -> CaseworkPlan:
     """Reclassifications, cancellations, suspects, outcomes and history snapshots of the crimes."""
     domestic = {plan.incident_id for plan in incidents if "domestic_abuse" in plan.qualifiers}
+    # The incident each crime came from, linked or not (a record made without its link is still
+    # the same domestic abuse case).
+    origin = {id(crime): plan.incident_id for plan in incidents for crime in plan.crimes}
     cases = []
     for crime in sorted(crimes, key=lambda c: (c.recorded_at, c.crime_id)):
-        if crime.incident_id is not None:
-            abuse = crime.incident_id in domestic
+        if id(crime) in origin:
+            abuse = origin[id(crime)] in domestic
         else:
             abuse = rng.random() < DIRECT_DOMESTIC.get(crime.hocr.offence_group, 0.0)
         cases.append(CrimeCase(crime, abuse))
@@ -210,8 +226,16 @@ def plan_casework(
     return CaseworkPlan(cases, offenders, pinned, counts)
 
 
-def write_simulation(sim: Simulation, history_path: str | Path, truth_path: str | Path | None = None) -> None:
-    """Write the history and, when asked, the truth as JSON lines (gzip when a path ends in .gz)."""
+def write_simulation(
+    sim: Simulation,
+    history_path: str | Path,
+    truth_path: str | Path | None = None,
+    audit_truth_path: str | Path | None = None,
+) -> None:
+    """Write the history and, when asked, the rule truth and the audit truth as JSON lines (gzip
+    when a path ends in .gz)."""
     write_events(history_path, sim.events)
     if truth_path is not None:
         write_events(truth_path, sim.truth)
+    if audit_truth_path is not None:
+        write_audit_truth(audit_truth_path, sim.audit_truth)

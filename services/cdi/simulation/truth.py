@@ -6,6 +6,12 @@ recording rules, ``findings_by_rule`` re-derives them from the emitted events (b
 judgement, ``judge_recording``, over facts read from the file instead of the plans) and the
 simulator refuses to return a history on which the two disagree; the tests recompute every rule
 from the file independently.
+
+The truth is what the rules must find, not what happened: where a hidden failure mode
+(``cdi.simulation.hidden``) hides a crime from the codes or a record from its incident, the truth
+follows the history as the rules read it (a record without ``incident_id`` is no incident's
+record; an incident with no crime code is judged by no recording rule). What a careful reviewer
+would find is the audit truth's (``cdi.simulation.audit_truth``).
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from cdi import rules
 from cdi.core.times import format_time, parse_time
 from cdi.simulation.breaches import CANCEL_WITHOUT_AVI, CLOSE_DOWNGRADE, ONE_CRIME_PER_VICTIM, RECLASS_DOWN, Guidance
 from cdi.simulation.codes import CRIME, EXPLAINING_CLASSES, ReferenceData
+from cdi.simulation.crimes import CrimePlan
 from cdi.simulation.decisions import CrimeCase
 from cdi.simulation.incidents import IncidentPlan
 
@@ -145,8 +152,14 @@ def incident_facts(plan: IncidentPlan, extract_at: int) -> IncidentFacts:
     if plan.closed_at <= extract_at:
         facts.codes.append((plan.closed_at, "incident.closed", plan.closing_code))
         facts.closure = Closure(plan.closed_at, plan.closing_code, plan.closing_rationale, plan.victim_informed)
-    facts.records = [Record(c.crime_id, c.recorded_at, c.division, c.crd_at, c.kind) for c in plan.crimes]
+    facts.records = [Record(c.crime_id, c.recorded_at, c.division, c.crd_at, c.kind) for c in linked(plan)]
     return facts
+
+
+def linked(plan: IncidentPlan) -> list[CrimePlan]:
+    """The plan's records that name the incident: a record made without the link (a hidden
+    ``unlinked_record``) is, to the rules, a crime reported straight to the crime system."""
+    return [crime for crime in plan.crimes if crime.incident_id == plan.incident_id]
 
 
 def judge_recording(
@@ -221,7 +234,7 @@ def incident_findings(
             out.append(expected(RAISED, CLOSE_DOWNGRADE, "incident", iid, division, closure.at))
         if plan.victims is not None and plan.victims >= 2 and check_at is not None:
             victim_crimes = [
-                c for c in plan.crimes if c.kind == "crime" and c.recorded_at <= check_at and c.hocr.victim_based
+                c for c in linked(plan) if c.kind == "crime" and c.recorded_at <= check_at and c.hocr.victim_based
             ]
             per_household = any(c.hocr.code in HOUSEHOLD_PROPERTY for c in victim_crimes)
             # Distinct victims on the records (a record without a reference is a victim of its own).
