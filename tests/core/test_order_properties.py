@@ -70,27 +70,35 @@ def run_single(events: list) -> list[dict]:
     return sorted((f.to_dict() for f in found), key=lambda r: (r["event_id"], r["type"]))
 
 
+def within_lateness(events, rnd):  # type: ignore[no-untyped-def]
+    """The events re-ordered by event time plus a jitter below the allowed lateness: no event
+    ends up later than the bound."""
+    bound = CONFIG.allowed_lateness_ms - 1
+    return sorted(events, key=lambda e: e.at + rnd.randint(0, bound))
+
+
+def split_findings(events, n_origins, rnd):  # type: ignore[no-untyped-def]
+    """The findings when ``events``, re-ordered within the lateness, arrive split at random over
+    ``n_origins`` inputs, interleaved at random."""
+    origins = tuple(f"input/{i}" for i in range(n_origins))
+    streams: list[tuple[str, list]] = [(o, []) for o in origins]
+    for event in within_lateness(events, rnd):
+        streams[rnd.randrange(n_origins)][1].append(event)
+    return run_origins(streams, origins, random.Random(rnd.random()))
+
+
 @settings(max_examples=150, deadline=None)
 @given(st.lists(incident, min_size=1, max_size=12), st.randoms(use_true_random=False))
 def test_shuffling_within_the_lateness_bound_never_changes_findings(incidents, rnd):
     events = sorted(build(incidents).events(), key=lambda e: (e.at, e.event_id))
-    # Sort by event time plus a jitter below the lateness: no event ends up later than the bound.
-    bound = CONFIG.allowed_lateness_ms - 1
-    shuffled = sorted(events, key=lambda e: e.at + rnd.randint(0, bound))
-    assert run_single(shuffled) == run_single(events)
+    assert run_single(within_lateness(events, rnd)) == run_single(events)
 
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(incident, min_size=1, max_size=12), st.integers(1, 4), st.randoms(use_true_random=False))
 def test_any_split_into_origins_and_any_interleaving_gives_the_same_findings(incidents, n_origins, rnd):
     events = sorted(build(incidents).events(), key=lambda e: (e.at, e.event_id))
-    bound = CONFIG.allowed_lateness_ms - 1
-    shuffled = sorted(events, key=lambda e: e.at + rnd.randint(0, bound))
-    origins = tuple(f"input/{i}" for i in range(n_origins))
-    streams: list[tuple[str, list]] = [(o, []) for o in origins]
-    for event in shuffled:
-        streams[rnd.randrange(n_origins)][1].append(event)
-    assert run_origins(streams, origins, random.Random(rnd.random())) == run_single(events)
+    assert split_findings(events, n_origins, rnd) == run_single(events)
 
 
 def test_duplicates_anywhere_within_the_bound_change_nothing():

@@ -6,13 +6,11 @@ judged at the check time are all decided in event time)."""
 
 from __future__ import annotations
 
-import random
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.core.scenario import CONFIG, Scenario
-from tests.core.test_order_properties import run_origins, run_single
+from tests.core.scenario import Scenario
+from tests.core.test_order_properties import run_single, split_findings, within_lateness
 
 OPENING = ["ASSAULT", "RAPE", "SEXUAL_OFFENCE", "THEFT", "CONCERN_FOR_WELFARE"]
 UPDATES = ["ASSAULT", "RAPE", "ADMIN"]
@@ -68,19 +66,11 @@ def build(incidents: list[dict]) -> Scenario:
 @given(st.lists(incident, min_size=1, max_size=10), st.randoms(use_true_random=False))
 def test_recording_review_findings_do_not_depend_on_arrival_order(incidents, rnd):
     events = sorted(build(incidents).events(), key=lambda e: (e.at, e.event_id))
-    bound = CONFIG.allowed_lateness_ms - 1
-    shuffled = sorted(events, key=lambda e: e.at + rnd.randint(0, bound))
-    assert run_single(shuffled) == run_single(events)
+    assert run_single(within_lateness(events, rnd)) == run_single(events)
 
 
 @settings(max_examples=100, deadline=None)
 @given(st.lists(incident, min_size=1, max_size=10), st.integers(1, 4), st.randoms(use_true_random=False))
 def test_recording_review_findings_do_not_depend_on_origins_or_interleaving(incidents, n_origins, rnd):
     events = sorted(build(incidents).events(), key=lambda e: (e.at, e.event_id))
-    bound = CONFIG.allowed_lateness_ms - 1
-    shuffled = sorted(events, key=lambda e: e.at + rnd.randint(0, bound))
-    origins = tuple(f"input/{i}" for i in range(n_origins))
-    streams: list[tuple[str, list]] = [(o, []) for o in origins]
-    for event in shuffled:
-        streams[rnd.randrange(n_origins)][1].append(event)
-    assert run_origins(streams, origins, random.Random(rnd.random())) == run_single(events)
+    assert split_findings(events, n_origins, rnd) == run_single(events)
