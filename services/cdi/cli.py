@@ -785,12 +785,27 @@ def export(
     help="Rules file (TOML) for a history; default: CDI_RULES, as the worker reads it, else the packaged rules.",
 )
 @click.option("--title", default="Crime data integrity report", show_default=True)
+@click.option(
+    "--verdicts",
+    "verdict_paths",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="audit.verdict events (repeatable): add the audit's estimates, as `cdi audit estimate` makes them.",
+)
+@click.option(
+    "--sample",
+    "sample_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="With --verdicts: the sample they are on (its design and period are used).",
+)
 @selection_options
 def report(
     history: tuple[Path, ...],
     out: Path,
     rules_path: Path | None,
     title: str,
+    verdict_paths: tuple[Path, ...],
+    sample_path: Path | None,
     start: str | None,
     end: str | None,
     divisions: tuple[str, ...],
@@ -798,7 +813,7 @@ def report(
 ) -> None:
     """Write a self-contained HTML report for an audit team: recording compliance with 95%
     intervals, the within-24-hours rate, findings by rule, the outcome mix, and every finding
-    with its evidence.
+    with its evidence; with --verdicts, the audit of a reviewed sample too.
 
     HISTORY is a history (JSON lines or a police.uk export: the rules run over it offline) or
     a findings file (then the report has the findings only)."""
@@ -810,6 +825,22 @@ def report(
     source = open_sources(history)
     selection = make_selection(start, end, divisions, types)
     sources = [str(p) for p in history]
+    if sample_path is not None and not verdict_paths:
+        fail("--sample: give the verdicts on it with --verdicts")
+    if verdict_paths and source.kind == FINDINGS:
+        fail("--verdicts: the audit needs the history the sample was drawn from, not a findings file")
+    audit_result = None
+    if verdict_paths:
+        # The same estimates as `cdi audit estimate`: the sample's period, or the report's --from/--to.
+        audit_result, *_ = estimate_from_verdicts(
+            history,
+            verdict_paths,
+            sample_path,
+            rules_path,
+            None if sample_path is not None else start,
+            None if sample_path is not None else end,
+            divisions,
+        )
     if source.kind == FINDINGS:
         import dataclasses
 
@@ -843,12 +874,15 @@ def report(
             title=title,
             sources=sources,
             rules_version=version,
+            audit=audit_result,
         )
     overall = summary.compliance_overall
     compliance = f"; recording compliance {overall.share:.1%}" if overall is not None else ""
+    accuracy = audit_result.recording_accuracy.estimate if audit_result is not None else None
+    audited = f"; audited recording accuracy {accuracy:.1%}" if accuracy is not None else ""
     console.print(
         f"report written to {out}: {summary.findings_raised:,} breaches and "
-        f"{summary.reviews_raised:,} findings for review raised{compliance}"
+        f"{summary.reviews_raised:,} findings for review raised{compliance}{audited}"
     )
 
 
@@ -1325,6 +1359,82 @@ def estimates_tables(result, truth: bool) -> list[Table]:  # type: ignore[no-unt
     return out
 
 
+def estimate_from_verdicts(
+    history: tuple[Path, ...],
+    verdict_paths: Sequence[Path],
+    sample_path: Path | None,
+    rules_path: Path | None,
+    start: str | None,
+    end: str | None,
+    divisions: tuple[str, ...],
+    breakdowns: Sequence[str] = ("division",),
+):  # type: ignore[no-untyped-def]
+    """The audit's estimates from verdicts on a sample of HISTORY, as `cdi audit estimate` and
+    `cdi report --verdicts` both make them: (estimates, population, joined, sample or None).
+    Fails as those commands do: 65 for a verdicts or sample file its contract refuses, 3 when the
+    verdicts hold nothing to estimate from."""
+    from cdi.audit import estimates
+    from cdi.audit.sample import ALL_DIVISIONS
+    from cdi.audit.verdicts import VerdictFileError, read
+    from cdi.core.times import format_time
+
+    drawn = read_sample(sample_path) if sample_path is not None else None
+    try:
+        verdicts = read(verdict_paths, drawn.sample_id if drawn is not None else None)
+    except VerdictFileError as exc:
+        fail(f"{exc}: a verdicts file holds audit.verdict events (cdi audit verdicts)", exit_codes.UNREADABLE_INPUT)
+        raise
+    if drawn is None and len(verdicts.sample_ids) > 1:
+        names = ", ".join(sorted(verdicts.sample_ids))
+        fail(f"the verdicts are on {len(verdicts.sample_ids)} samples ({names}): give --sample to choose one")
+    if not verdicts.standing:
+        what = f" on sample {drawn.sample_id}" if drawn is not None else ""
+        names = ", ".join(p.name for p in verdict_paths)
+        hold = "hold" if len(verdict_paths) > 1 else "holds"
+        warn_nothing(f"{names} {hold} no verdict{what}: nothing to estimate from")
+    if drawn is not None:
+        if start is not None or end is not None:
+            fail("--from/--to: the period is the sample's; leave them out with --sample")
+        window = (drawn.start, drawn.end)
+        chosen = divisions or ((drawn.division,) if drawn.division != ALL_DIVISIONS else ())
+    else:
+        window = (event_time(start, "--from"), event_time(end, "--to"))
+        chosen = divisions
+    found = audit_population(history, rules_path, window[0], window[1], chosen)
+    joined = estimates.join(
+        found,
+        verdicts.standing,
+        drawn.design.sizes() if drawn is not None else None,
+        {(item.kind, item.id): item.stratum for item in drawn.items} if drawn is not None else None,
+    )
+    if not joined.reviewed:
+        warn_nothing(
+            f"none of the {len(verdicts.standing):,} verdicts is on a unit of {found.describe()} in the history given"
+        )
+    result = estimates.estimate(found, joined.reviewed, joined.sizes, breakdowns)
+    reviewed = Counter(r.unit.kind for r in joined.reviewed)
+    result.sample = {
+        "sample_id": drawn.sample_id if drawn is not None else next(iter(verdicts.sample_ids)),
+        "seed": drawn.seed if drawn is not None else None,
+        "period": {"start": format_time(found.start), "end": format_time(found.end)},
+        "items": len(drawn.items) if drawn is not None else None,
+        "verdicts": len(verdicts.standing),
+        "reviewed": dict(sorted(reviewed.items())),
+        "not_in_population": len(joined.unmatched),
+        "strata": len(joined.sizes),
+        "strata_reviewed": len({r.stratum for r in joined.reviewed}),
+        "population": {kind: found.count(kind) for kind in ("incident", "finding", "disposal")},
+        "recorded_volume": found.recorded_volume,
+    }
+    if (
+        result.recording_accuracy.estimate is None
+        and not result.rule_precision
+        and result.disposals_appropriate.estimate is None
+    ):
+        warn_nothing("the verdicts judge no incident a crime, and no finding or disposal: nothing to estimate")
+    return result, found, joined, drawn
+
+
 @audit.command("estimate")
 @click.argument("history", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
@@ -1380,58 +1490,11 @@ def audit_estimate(
 
     from cdi.audit import estimates
     from cdi.audit import truth as audit_truth
-    from cdi.audit.sample import ALL_DIVISIONS
-    from cdi.audit.verdicts import VerdictFileError, read
-    from cdi.core.times import format_time
 
-    drawn = read_sample(sample_path) if sample_path is not None else None
-    try:
-        verdicts = read(verdict_paths, drawn.sample_id if drawn is not None else None)
-    except VerdictFileError as exc:
-        fail(f"{exc}: a verdicts file holds audit.verdict events (cdi audit verdicts)", exit_codes.UNREADABLE_INPUT)
-        raise
-    if drawn is None and len(verdicts.sample_ids) > 1:
-        names = ", ".join(sorted(verdicts.sample_ids))
-        fail(f"the verdicts are on {len(verdicts.sample_ids)} samples ({names}): give --sample to choose one")
-    if not verdicts.standing:
-        what = f" on sample {drawn.sample_id}" if drawn is not None else ""
-        names = ", ".join(p.name for p in verdict_paths)
-        hold = "hold" if len(verdict_paths) > 1 else "holds"
-        warn_nothing(f"{names} {hold} no verdict{what}: nothing to estimate from")
-    if drawn is not None:
-        if start is not None or end is not None:
-            fail("--from/--to: the period is the sample's; leave them out with --sample")
-        window = (drawn.start, drawn.end)
-        chosen = divisions or ((drawn.division,) if drawn.division != ALL_DIVISIONS else ())
-    else:
-        window = (event_time(start, "--from"), event_time(end, "--to"))
-        chosen = divisions
-    found = audit_population(history, rules_path, window[0], window[1], chosen)
-    joined = estimates.join(
-        found,
-        verdicts.standing,
-        drawn.design.sizes() if drawn is not None else None,
-        {(item.kind, item.id): item.stratum for item in drawn.items} if drawn is not None else None,
+    result, found, joined, _ = estimate_from_verdicts(
+        history, verdict_paths, sample_path, rules_path, start, end, divisions, breakdowns
     )
-    if not joined.reviewed:
-        warn_nothing(
-            f"none of the {len(verdicts.standing):,} verdicts is on a unit of {found.describe()} in the history given"
-        )
-    result = estimates.estimate(found, joined.reviewed, joined.sizes, breakdowns)
     reviewed = Counter(r.unit.kind for r in joined.reviewed)
-    result.sample = {
-        "sample_id": drawn.sample_id if drawn is not None else next(iter(verdicts.sample_ids)),
-        "seed": drawn.seed if drawn is not None else None,
-        "period": {"start": format_time(found.start), "end": format_time(found.end)},
-        "items": len(drawn.items) if drawn is not None else None,
-        "verdicts": len(verdicts.standing),
-        "reviewed": dict(sorted(reviewed.items())),
-        "not_in_population": len(joined.unmatched),
-        "strata": len(joined.sizes),
-        "strata_reviewed": len({r.stratum for r in joined.reviewed}),
-        "population": {kind: found.count(kind) for kind in ("incident", "finding", "disposal")},
-        "recorded_volume": found.recorded_volume,
-    }
     if truth_path is not None:
         # The true values of the period audited: its population's units.
         frame = found.index()
@@ -1445,12 +1508,6 @@ def audit_estimate(
         console.print(
             f"[yellow]note:[/] {len(joined.unmatched):,} verdicts are on items not in the population; left out"
         )
-    if (
-        result.recording_accuracy.estimate is None
-        and not result.rule_precision
-        and result.disposals_appropriate.estimate is None
-    ):
-        warn_nothing("the verdicts judge no incident a crime, and no finding or disposal: nothing to estimate")
     if as_json:
         click.echo(orjson.dumps(result.to_dict(), option=orjson.OPT_INDENT_2).decode())
         return

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 from markupsafe import Markup
@@ -34,6 +34,9 @@ from cdi.report.findings import FindingsDigest, digest
 from cdi.report.outcomes import OutcomeMix, outcome_mix
 from cdi.report.summary import ReportSummary
 
+if TYPE_CHECKING:
+    from cdi.audit.estimates import AuditEstimates
+
 # What each kind of observation is, in the header's "generated from" line.
 OBSERVATION_NAMES = {
     "RecordingDecision": "recording decisions",
@@ -54,6 +57,11 @@ def _number(value: int) -> str:
     return f"{value:,}"
 
 
+def _whole(value: float) -> str:
+    """An estimated number of crimes, to the unit (as `cdi audit estimate` prints it)."""
+    return f"{value:,.0f}"
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("cdi.report", "templates"),
@@ -65,6 +73,7 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["pct"] = _percent
     env.filters["num"] = _number
+    env.filters["whole"] = _whole
     return env
 
 
@@ -150,6 +159,7 @@ def write_report(
     title: str,
     sources: Sequence[str],
     rules_version: str | None = None,
+    audit: AuditEstimates | None = None,
 ) -> ReportSummary:
     """Write the audit report to ``out`` (one HTML file, nothing external) and summarise it.
 
@@ -157,6 +167,9 @@ def write_report(
     ``observations``: the core's observations from the same offline run (``backtest.run(...,
     keep_observations=True)``), or None when only a findings file is at hand; the rates then
     cannot be computed and the report says so.
+    ``audit``: the audit's estimates from reviewed verdicts (``cdi.audit.estimates.estimate``,
+    with its ``sample`` filled in as `cdi audit estimate` fills it), for the section "Audit of a
+    reviewed sample"; None leaves the section out.
     """
     found = digest(findings)
     compliance = timely = mix = None
@@ -193,6 +206,9 @@ def write_report(
             within_hours=round(WITHIN_SECONDS / 3600),
             z=Z_95,
             below=BELOW,
+            audit=audit,
+            audit_precision=sorted(audit.rule_precision.items()) if audit is not None else [],
+            audit_divisions=list(audit.breakdowns.get("division", {}).items()) if audit is not None else [],
         )
     )
     data = html.encode("utf-8")
