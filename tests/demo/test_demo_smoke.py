@@ -19,20 +19,34 @@ import pytest
 pytestmark = pytest.mark.slow
 
 
-def _our_processes() -> set[int]:
-    """Processes a demo may start: the Tansu broker and `python -m cdi worker`."""
+def _started_by(parent: int) -> set[int]:
+    """Live processes whose parent is ``parent``: the demo's broker, worker and workbench. Only the
+    demo's own children count, so another suite's workers on the same machine never do."""
     found = set()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+            stat = (entry / "stat").read_text()
         except OSError:
             continue
-        joined = b" ".join(cmdline)
-        if (b"tansu" in joined and b"broker" in joined) or b"-m cdi worker" in joined or b"-m cdi serve" in joined:
+        # Fields after the command name (which may hold spaces) start at the last ")".
+        state, ppid = stat.rsplit(")", 1)[1].split()[:2]
+        if int(ppid) == parent and state != "Z":
             found.add(int(entry.name))
     return found
+
+
+def _alive(pids: set[int]) -> set[int]:
+    alive = set()
+    for pid in pids:
+        try:
+            state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            alive.add(pid)
+    return alive
 
 
 def _read(request: urllib.request.Request | str, deadline: float) -> bytes:
@@ -59,7 +73,7 @@ def _workbench_findings(status_file: Path, deadline: float) -> int:
 
 
 def test_demo_runs_on_the_embedded_broker_serves_metrics_until_ctrl_c_and_cleans_up(tmp_path):
-    before = _our_processes()
+    started: set[int] = set()
     status_file = tmp_path / "demo-status.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("CDI_")}
     env["COLUMNS"] = "200"
@@ -83,7 +97,8 @@ def test_demo_runs_on_the_embedded_broker_serves_metrics_until_ctrl_c_and_cleans
             if found and not metrics_text:
                 metrics_url = found.group(1)
                 metrics_text = _read(metrics_url, deadline).decode()
-                assert _our_processes() - before, "the demo should be running a broker and a worker now"
+                started |= _started_by(demo.pid)
+                assert len(started) >= 2, "the demo should be running a broker and a worker now"
             if "serving until Ctrl-C" in line:
                 served = _read(metrics_url, deadline).decode()
                 assert 'cdi_findings_raised_total{division="' in served
@@ -91,6 +106,7 @@ def test_demo_runs_on_the_embedded_broker_serves_metrics_until_ctrl_c_and_cleans
                 # The findings are in the workbench too (its view may trail the topic a while).
                 expected = len(re.findall(r"^cdi_findings_raised_total\{", served, flags=re.M))
                 assert expected
+                started |= _started_by(demo.pid)  # the workbench too
                 while _workbench_findings(status_file, deadline) == 0:
                     assert time.monotonic() < deadline, "the workbench listed no finding:\n" + "".join(output)
                     time.sleep(0.5)
@@ -116,4 +132,4 @@ def test_demo_runs_on_the_embedded_broker_serves_metrics_until_ctrl_c_and_cleans
     assert "case workbench at http://127.0.0.1:" in text
     assert not status_file.exists(), "the status file is removed on exit"
     time.sleep(0.5)
-    assert _our_processes() - before == set(), "processes left behind"
+    assert _alive(started) == set(), "processes left behind"
