@@ -76,20 +76,39 @@ def check_answers(bootstrap: str, security: KafkaSecurity, timeout: float = 5.0)
     """Return once the cluster's metadata was fetched from a bootstrap address (what every client
     does first); raise BrokerUnreachable when none answers within ``timeout`` seconds, or
     KafkaSecurityError when TLS or SASL failed."""
+    import threading
+
     from kafka import KafkaAdminClient
     from kafka.errors import KafkaError
 
     from cdi.kafka_security import explained
 
+    outcome: list[BaseException | None] = []
+
+    def attempt() -> None:
+        try:
+            with explained(bootstrap, security):
+                KafkaAdminClient(
+                    bootstrap_servers=bootstrap,
+                    client_id="cdi-reach",
+                    bootstrap_timeout_ms=int(timeout * 1000),
+                    request_timeout_ms=max(1000, int(timeout * 1000)),
+                    **security.kafka_python(),
+                ).close()
+            outcome.append(None)
+        except BaseException as exc:  # handed to the main thread below
+            outcome.append(exc)
+
+    # The client waits in the main thread in ways a Ctrl-C can be lost in; here the main thread
+    # only waits in short joins, so Ctrl-C always ends the command (the daemon thread is dropped).
+    check = threading.Thread(target=attempt, name="cdi-broker-check", daemon=True)
+    check.start()
+    while check.is_alive():
+        check.join(0.1)
+    failure = outcome[0] if outcome else None
     try:
-        with explained(bootstrap, security):
-            KafkaAdminClient(
-                bootstrap_servers=bootstrap,
-                client_id="cdi-reach",
-                bootstrap_timeout_ms=int(timeout * 1000),
-                request_timeout_ms=max(1000, int(timeout * 1000)),
-                **security.kafka_python(),
-            ).close()
+        if failure is not None:
+            raise failure
     except KafkaError as exc:
         listener = (
             f", and that CDI_KAFKA_SECURITY_PROTOCOL ({security.describe()}) and its credentials match the listener"
