@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -89,8 +91,24 @@ def test_demo_runs_on_the_embedded_broker_serves_metrics_until_ctrl_c_and_cleans
     metrics_url = ""
     deadline = time.monotonic() + 240
     finished = False
-    try:
+    lines: queue.Queue[bytes | None] = queue.Queue()
+
+    def pump() -> None:  # the demo's output, read beside the test so a silent demo cannot block it
         for raw in demo.stdout:
+            lines.put(raw)
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    try:
+        while True:
+            try:
+                raw = lines.get(timeout=1)
+            except queue.Empty:
+                if time.monotonic() > deadline:
+                    pytest.fail("demo did not finish in time:\n" + "".join(output))
+                continue
+            if raw is None:
+                break
             line = raw.decode(errors="replace")
             output.append(line)
             found = re.search(r"metrics at (http://\S+/metrics)", line)
