@@ -106,17 +106,11 @@ def check_answers(bootstrap: str, security: KafkaSecurity, timeout: float = 5.0)
     while check.is_alive():
         check.join(0.1)
     failure = outcome[0] if outcome else None
-    try:
-        if failure is not None:
-            raise failure
-    except KafkaError as exc:
-        listener = (
-            f", and that CDI_KAFKA_SECURITY_PROTOCOL ({security.describe()}) and its credentials match the listener"
-            if security.protocol != "PLAINTEXT"
-            else ""
-        )
+    if isinstance(failure, KafkaError):
         raise BrokerUnreachable(
             f"{bootstrap} accepts connections but no Kafka broker answered within {timeout:g} s "
-            f"({type(exc).__name__}); is the broker paused or overloaded, or is this another service's port? "
-            f"Check CDI_KAFKA_BOOTSTRAP{listener}"
+            f"({type(failure).__name__}); is the broker paused or overloaded, or is this another service's port? "
+            f"Check CDI_KAFKA_BOOTSTRAP{security.listener_hint()}"
         ) from None
+    if failure is not None:
+        raise failure

@@ -253,6 +253,12 @@ class KafkaSecurity:
             )
         }
 
+    def listener_hint(self) -> str:
+        """The clause an "unreachable" error adds when TLS or SASL may be the real cause."""
+        if self.protocol == "PLAINTEXT":
+            return ""
+        return f", and that CDI_KAFKA_SECURITY_PROTOCOL ({self.describe()}) and its credentials match the listener"
+
     def describe(self) -> str:
         """For log lines and errors: what is configured, never a secret."""
         parts = [self.protocol]

@@ -119,15 +119,9 @@ def admin(bootstrap: str, timeout: float = 30.0, security: KafkaSecurity | None 
                 )
         except KafkaError as exc:
             if time.monotonic() > deadline:
-                listener = (
-                    f", and that CDI_KAFKA_SECURITY_PROTOCOL ({security.describe()}) and its "
-                    "credentials match the listener"
-                    if security.protocol != "PLAINTEXT"
-                    else ""
-                )
                 raise BrokerUnreachable(
                     f"cannot reach Kafka at {bootstrap} ({exc}); check CDI_KAFKA_BOOTSTRAP "
-                    f"and that the broker is running{listener}"
+                    f"and that the broker is running{security.listener_hint()}"
                 ) from None
             time.sleep(0.5)
 
