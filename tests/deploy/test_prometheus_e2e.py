@@ -230,11 +230,11 @@ def test_alerts_fire_on_a_real_prometheus_and_every_panel_query_answers(kafka_bo
         try:
             # Publish only once Prometheus has scraped the worker: a series it first sees with its
             # count already raised looks old to the finding alerts' "new series" term.
-            deadline = time.monotonic() + 30
-            while not prometheus.api("query", query=f'up{{job="{JOB}"}} == 1')["data"]["result"]:
-                assert time.monotonic() < deadline, "prometheus never scraped the worker"
+            # Two scrapes, so the series exist at zero before anything is counted.
+            deadline = time.monotonic() + 60
+            while not prometheus.api("query", query=f'count_over_time(up{{job="{JOB}"}}[5m]) >= 2')["data"]["result"]:
+                assert time.monotonic() < deadline, "prometheus never scraped the worker twice"
                 time.sleep(0.5)
-            time.sleep(2)
             publish(settings, lines)
             deadline = time.monotonic() + 240
             while worker.total("cdi_events_consumed_total") < sum(offline.events.values()):

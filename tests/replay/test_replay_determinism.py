@@ -14,6 +14,7 @@ import uuid
 
 import orjson
 import pytest
+from kafka import KafkaConsumer, TopicPartition
 
 from cdi import backtest
 from cdi.core.times import parse_time
@@ -22,6 +23,7 @@ from cdi.publish import publish
 from cdi.settings import namespace_prefix
 from cdi.simulation import SimulationOptions, simulate
 from cdi.sources.selection import Selection
+from cdi.topics import INPUT_ROLES, Topics
 from tests.replay.conftest import cli, short_history, written
 from tests.stream.worker_process import WorkerProcess, difference, findings, isolated_settings, read_topic
 
@@ -161,6 +163,17 @@ def _counts(worker: WorkerProcess) -> dict[str, float]:
     return {k: v for k, v in worker.metrics().items() if k.startswith(("cdi_events_", "cdi_findings_"))}
 
 
+def published(settings) -> int:
+    """Records on the namespace's input topics so far (sum of their partitions' end offsets)."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap, group_id=None)
+    try:
+        names = [Topics(settings.topic_prefix).name(role) for role in INPUT_ROLES]
+        tps = [TopicPartition(n, p) for n in names for p in sorted(consumer.partitions_for_topic(n) or ())]
+        return sum(consumer.end_offsets(tps).values()) if tps else 0
+    finally:
+        consumer.close()
+
+
 def test_ctrl_c_stops_a_replay_cleanly_and_says_how_far_it_got(kafka_bootstrap, month):
     settings = in_namespace(kafka_bootstrap)
     process = subprocess.Popen(
@@ -170,9 +183,14 @@ def test_ctrl_c_stops_a_replay_cleanly_and_says_how_far_it_got(kafka_bootstrap, 
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(6)
+    # Interrupt once the replay is publishing (records on its input topics), however busy the machine.
+    deadline = time.monotonic() + 180
+    while published(settings) == 0:
+        assert process.poll() is None, process.communicate()[1]
+        assert time.monotonic() < deadline, "the replay published nothing within 180 s"
+        time.sleep(0.2)
     process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=30)
+    _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
     said = " ".join(err.split())  # the console wraps long lines
     assert "stopped after" in said and "Run the same command again to finish" in said

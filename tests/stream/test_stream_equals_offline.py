@@ -10,6 +10,7 @@ import orjson
 import pytest
 
 from cdi import backtest
+from cdi.core.times import parse_time
 from cdi.history import read_lines, write_events
 from cdi.publish import publish
 from cdi.scoring import key_of
@@ -112,10 +113,12 @@ def test_bad_records_are_dead_lettered_with_their_reason_and_the_worker_goes_on(
         publish(settings, lines, end=False)
         # Both input topics have moved event time on (and the progress broadcast has gone out)
         # before the late record is sent; across topics Kafka promises no order.
-        deadline = time.monotonic() + 60
-        while worker.total("cdi_events_consumed_total") < 3 and time.monotonic() < deadline:
+        # The worker's own watermark gauge says when the late record's time is behind it.
+        late_at = parse_time(late["occurred_at"]) / 1000
+        deadline = time.monotonic() + 120
+        while worker.total("cdi_watermark_timestamp_seconds") <= late_at:
+            assert time.monotonic() < deadline, f"the watermark never passed {late['occurred_at']}"
             time.sleep(0.2)
-        time.sleep(5 * settings.progress_interval)
         publish(settings, [orjson.dumps(late)])
         dead = read_topic(settings, "dead-letters", until=3, timeout=120)
         reasons = sorted(dict(m.headers)["cdi-reason"].decode() for m in dead)
