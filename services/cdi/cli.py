@@ -1373,10 +1373,9 @@ def estimate_from_verdicts(
     `cdi report --verdicts` both make them: (estimates, population, joined, sample or None).
     Fails as those commands do: 65 for a verdicts or sample file its contract refuses, 3 when the
     verdicts hold nothing to estimate from."""
-    from cdi.audit import estimates
+    from cdi.audit.assessment import assess, nothing_to_estimate
     from cdi.audit.sample import ALL_DIVISIONS
     from cdi.audit.verdicts import VerdictFileError, read
-    from cdi.core.times import format_time
 
     drawn = read_sample(sample_path) if sample_path is not None else None
     try:
@@ -1401,36 +1400,12 @@ def estimate_from_verdicts(
         window = (event_time(start, "--from"), event_time(end, "--to"))
         chosen = divisions
     found = audit_population(history, rules_path, window[0], window[1], chosen)
-    joined = estimates.join(
-        found,
-        verdicts.standing,
-        drawn.design.sizes() if drawn is not None else None,
-        {(item.kind, item.id): item.stratum for item in drawn.items} if drawn is not None else None,
-    )
+    result, joined = assess(found, verdicts.standing, drawn, breakdowns)
     if not joined.reviewed:
         warn_nothing(
             f"none of the {len(verdicts.standing):,} verdicts is on a unit of {found.describe()} in the history given"
         )
-    result = estimates.estimate(found, joined.reviewed, joined.sizes, breakdowns)
-    reviewed = Counter(r.unit.kind for r in joined.reviewed)
-    result.sample = {
-        "sample_id": drawn.sample_id if drawn is not None else next(iter(verdicts.sample_ids)),
-        "seed": drawn.seed if drawn is not None else None,
-        "period": {"start": format_time(found.start), "end": format_time(found.end)},
-        "items": len(drawn.items) if drawn is not None else None,
-        "verdicts": len(verdicts.standing),
-        "reviewed": dict(sorted(reviewed.items())),
-        "not_in_population": len(joined.unmatched),
-        "strata": len(joined.sizes),
-        "strata_reviewed": len({r.stratum for r in joined.reviewed}),
-        "population": {kind: found.count(kind) for kind in ("incident", "finding", "disposal")},
-        "recorded_volume": found.recorded_volume,
-    }
-    if (
-        result.recording_accuracy.estimate is None
-        and not result.rule_precision
-        and result.disposals_appropriate.estimate is None
-    ):
+    if nothing_to_estimate(result):
         warn_nothing("the verdicts judge no incident a crime, and no finding or disposal: nothing to estimate")
     return result, found, joined, drawn
 
