@@ -27,6 +27,7 @@ from cdi import rules as rules_files
 from cdi.settings import Settings
 from cdi.sources import open_history
 from cdi.workbench.access import Tokens
+from cdi.workbench.audit_desk import AuditDesk
 from cdi.workbench.case_actions import ActionDesk
 from cdi.workbench.config import WorkbenchSettings
 from cdi.workbench.feed import Feed, FeedStatus
@@ -180,7 +181,9 @@ def client(store: CaseStore) -> TestClient:
     ws = WorkbenchSettings(kafka=kafka, tokens=Tokens(Tokens.parse_env(f"S-0001:viewer:{VIEWER}")))
     feed = Feed(kafka, store, ws.event_retention_days)
     feed.status.caught_up = True
-    parts = Parts(store, feed, ActionDesk(kafka, store, feed, store.contracts), rules_files.load())
+    desk = ActionDesk(kafka, store, feed, store.contracts)
+    audit = AuditDesk(store, feed, desk, store.contracts, None, "UNKNOWN")
+    parts = Parts(store, feed, desk, audit, rules_files.load())
     return TestClient(create_app(ws, parts), headers={"Authorization": f"Bearer {VIEWER}"})
 
 
@@ -253,7 +256,7 @@ def test_a_view_made_by_0001_upgrades_to_0002_with_its_rows_as_breaches(database
     store = CaseStore(database, PIPELINE, Narrator(reference_tables.load()))
     store.migrate()  # to head, as `cdi serve` does at start-up
     with engine.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_revision() == "0002"
+        assert MigrationContext.configure(conn).get_current_revision() == "0003"  # head
         assert conn.execute(sa.text("SELECT assessment, count(*) FROM findings GROUP BY assessment")).all() == [
             ("breach", 3)
         ]

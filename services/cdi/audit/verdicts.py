@@ -137,6 +137,18 @@ def latest(verdicts: Iterable[Verdict]) -> dict[tuple[str, str], Verdict]:
     return out
 
 
+def merged(*found: Verdicts) -> Verdicts:
+    """Verdicts of several sources (a topic and files) as one: the latest on each item stands,
+    whichever source holds it, and the same event in two sources counts once."""
+    return Verdicts(
+        latest(v for part in found for v in part.standing.values()),
+        set().union(*(part.sample_ids for part in found)),
+        events=sum(part.events for part in found),
+        duplicates=sum(part.duplicates for part in found),
+        other_records=sum(part.other_records for part in found),
+    )
+
+
 def read(paths: Sequence[str | Path], sample_id: str | None = None, contracts: Contracts | None = None) -> Verdicts:
     """The verdicts of JSON-lines files (plain or gzip), every record checked against its
     contract; only those of ``sample_id`` when given."""

@@ -80,6 +80,15 @@ class ActionDesk:
         if self._producer is not None:
             self._producer.close(timeout=5)
 
+    def write(self, key: str, event: dict[str, Any], what: str) -> None:
+        """Send one event to the case-actions topic and wait for the broker's acknowledgement;
+        ActionRefused(503) when Kafka does not take it (nothing was saved)."""
+        try:
+            self.producer().send(self.topic, key=key.encode(), value=orjson.dumps(event)).get(timeout=15)
+        except KafkaError as exc:
+            log.warning("%s not written: %s", what, type(exc).__name__)
+            raise ActionRefused(503, "it could not be written to Kafka; nothing was saved: try again") from None
+
     def event(self, who: Principal, req: Request, finding: dict[str, Any]) -> dict[str, Any]:
         payload: dict[str, Any] = {
             "finding_id": req.finding_id,
@@ -127,11 +136,7 @@ class ActionDesk:
             self.contracts.check(event)
         except InvalidEvent as exc:
             raise ActionRefused(422, f"the action is incomplete or too long ({exc.detail})") from None
-        try:
-            self.producer().send(self.topic, key=req.finding_id.encode(), value=orjson.dumps(event)).get(timeout=15)
-        except KafkaError as exc:
-            log.warning("action %s by staff %s not written: %s", req.action, who.staff, type(exc).__name__)
-            raise ActionRefused(503, "the action could not be written to Kafka; nothing was saved: try again") from None
+        self.write(req.finding_id, event, f"action {req.action} by staff {who.staff}")
         log.info("action %s written by staff %s (%s)", req.action, who.staff, who.role)
         if self.feed.wait_for(event["event_id"], APPLY_WAIT_S):
             shown = self.store.action(event["event_id"])

@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kafka import KafkaConsumer, TopicPartition
@@ -59,10 +60,13 @@ class Feed:
         self._thread.join(timeout=10)
 
     def wait_for(self, action_id: str, timeout: float) -> bool:
-        """Wait until the view holds ``action_id`` (the page shows an action once it is applied),
-        looking again at each change of the view."""
+        """Wait until the view holds ``action_id`` (the page shows an action once it is applied)."""
+        return self.wait_until(lambda: self.store.action(action_id) is not None, timeout)
+
+    def wait_until(self, condition: Callable[[], bool], timeout: float) -> bool:
+        """Wait until ``condition()`` holds, looking again at each change of the view."""
         deadline = time.monotonic() + timeout
-        while self.store.action(action_id) is None:
+        while not condition():
             left = deadline - time.monotonic()
             if left <= 0:
                 return False

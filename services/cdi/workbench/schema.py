@@ -8,7 +8,7 @@ Every key starts with ``pipeline`` so a live and a replay workbench can share on
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text
 
 metadata = MetaData()
 
@@ -78,6 +78,10 @@ events = Table(
     Column("division", String(32), nullable=False),
     Column("line", Text, nullable=False),
     Column("payload", Text, nullable=False),  # JSON
+    # The rest of the envelope, so the audit can run the rules over the stored events
+    # (cdi.workbench.audit_desk); null on rows stored before migration 0003.
+    Column("force", String(32)),
+    Column("schema_version", Integer),
     Index("events_at", "pipeline", "at"),
 )
 
@@ -100,6 +104,58 @@ actions = Table(
     Column("reason", Text),
     Column("refused", Text),  # why the action changed nothing (casework.refusal), else null
     Index("actions_finding", "pipeline", "finding_id", "partition", "offset"),
+)
+
+# Audit samples (audit.sample events on the case-actions topic): a named batch of review tasks.
+audit_samples = Table(
+    "audit_samples",
+    metadata,
+    Column("pipeline", String(40), primary_key=True),
+    Column("sample_id", String(80), primary_key=True),
+    Column("force", String(32), nullable=False),
+    Column("division", String(32), nullable=False),
+    Column("period_start", BigInteger, nullable=False),  # epoch ms
+    Column("period_end", BigInteger, nullable=False),  # epoch ms, exclusive
+    Column("seed", BigInteger, nullable=False),
+    Column("item_count", Integer, nullable=False),
+    Column("drawn_by", String(64)),
+    Column("event", Text, nullable=False),  # the audit.sample event, JSON: its design and items
+)
+
+audit_items = Table(
+    "audit_items",
+    metadata,
+    Column("pipeline", String(40), primary_key=True),
+    Column("sample_id", String(80), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("item_id", String(160), primary_key=True),
+    Column("position", Integer, nullable=False),  # order in the sample
+    Column("division", String(32), nullable=False),
+    Column("stratum", String(120), nullable=False),
+    Column("weight", Float, nullable=False),
+)
+
+# Every verdict event; the latest on an item (event time, then event id) stands.
+audit_verdicts = Table(
+    "audit_verdicts",
+    metadata,
+    Column("pipeline", String(40), primary_key=True),
+    Column("event_id", String(160), primary_key=True),
+    Column("sample_id", String(80), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("item_id", String(160), nullable=False),
+    Column("verdict", String(16), nullable=False),
+    Column("by", String(64), nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("occurred_at", String(40), nullable=False),
+    Column("force", String(32), nullable=False),
+    Column("division", String(32), nullable=False),
+    Column("crime_recorded", Boolean),
+    Column("offence_group", String(64)),
+    Column("hocr_code", String(16)),
+    Column("reason", String(64)),
+    Column("note", Text),
+    Index("audit_verdicts_item", "pipeline", "sample_id", "kind", "item_id"),
 )
 
 offsets = Table(

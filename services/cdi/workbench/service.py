@@ -25,7 +25,8 @@ from cdi import reference as reference_tables
 from cdi import rules as rules_files
 from cdi.contracts import Contracts
 from cdi.core.rules import RulesConfig
-from cdi.workbench import api, pages
+from cdi.workbench import api, audit_api, audit_pages, pages
+from cdi.workbench.audit_desk import AuditDesk
 from cdi.workbench.case_actions import ActionDesk
 from cdi.workbench.config import WorkbenchSettings
 from cdi.workbench.feed import Feed
@@ -44,6 +45,7 @@ class Parts:
     store: CaseStore
     feed: Feed
     desk: ActionDesk
+    audit: AuditDesk
     config: RulesConfig
 
 
@@ -55,7 +57,10 @@ def assemble(ws: WorkbenchSettings) -> Parts:
     store = CaseStore(url, ws.kafka.namespace, narrator, contracts, config.divisions, ws.kafka.max_record_bytes)
     store.migrate()
     feed = Feed(ws.kafka, store, ws.event_retention_days)
-    return Parts(store, feed, ActionDesk(ws.kafka, store, feed, contracts), config)
+    desk = ActionDesk(ws.kafka, store, feed, contracts)
+    # Events stored before migration 0003 have no force: the audit gives them this one.
+    audit = AuditDesk(store, feed, desk, contracts, ws.kafka.rules_path, force="UNKNOWN")
+    return Parts(store, feed, desk, audit, config)
 
 
 def create_app(ws: WorkbenchSettings, parts: Parts) -> FastAPI:
@@ -64,9 +69,11 @@ def create_app(ws: WorkbenchSettings, parts: Parts) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         parts.feed.start()
+        parts.audit.start()
         try:
             yield
         finally:
+            parts.audit.stop()
             parts.feed.stop()
             parts.desk.close()
             parts.store.close()
@@ -81,6 +88,7 @@ def create_app(ws: WorkbenchSettings, parts: Parts) -> FastAPI:
         redoc_url=None,
     )
     app.state.store, app.state.feed, app.state.desk = parts.store, parts.feed, parts.desk
+    app.state.audit = parts.audit
     app.state.tokens = ws.tokens
     app.state.pipeline = ws.kafka.namespace
     app.state.rule_list = [
@@ -96,6 +104,8 @@ def create_app(ws: WorkbenchSettings, parts: Parts) -> FastAPI:
         https_only=ws.secure_cookies,
     )
     app.include_router(api.router)
+    app.include_router(audit_api.router)
+    app.include_router(audit_pages.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

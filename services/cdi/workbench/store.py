@@ -28,8 +28,18 @@ from cdi.core.findings import BREACH
 from cdi.core.times import parse_time
 from cdi.topics import TOPIC_FOR_TYPE
 from cdi.workbench import casework
+from cdi.workbench.audit_queries import AuditQueries
 from cdi.workbench.queries import CaseQueries, case_state
-from cdi.workbench.schema import actions, events, finding_evidence, findings, offsets
+from cdi.workbench.schema import (
+    actions,
+    audit_items,
+    audit_samples,
+    audit_verdicts,
+    events,
+    finding_evidence,
+    findings,
+    offsets,
+)
 from cdi.workbench.timeline import Narrator
 
 log = logging.getLogger("cdi.workbench")
@@ -110,7 +120,7 @@ def _upsert(conn: Connection, table: sa.Table, row: dict[str, Any], keys: Sequen
     conn.execute(stmt)
 
 
-class CaseStore(CaseQueries):
+class CaseStore(CaseQueries, AuditQueries):
     def __init__(
         self,
         url: str,
@@ -279,7 +289,10 @@ class CaseStore(CaseQueries):
         except SQLAlchemyError:  # a value the database cannot hold: counted, never a stuck feed
             applied.refused[UNSTORABLE] += 1
             return
-        touched.add(data["payload"]["finding_id"])
+        if kind in AUDIT_TYPES:
+            applied.changed = True
+        else:
+            touched.add(data["payload"]["finding_id"])
 
     def _raised(self, conn: Connection, _record: FeedRecord, data: dict[str, Any]) -> None:
         p = data["payload"]
@@ -361,6 +374,8 @@ class CaseStore(CaseQueries):
             "division": data["division"],
             "line": self.narrator.line(data["type"], data["payload"]),
             "payload": orjson.dumps(data["payload"]).decode(),
+            "force": data["force"],
+            "schema_version": data["schema_version"],
         }
 
     def _refold(self, conn: Connection, finding_id: str) -> None:
@@ -406,10 +421,76 @@ class CaseStore(CaseQueries):
         with self.engine.connect() as conn:
             return conn.execute(sa.select(sa.func.max(events.c.at)).where(events.c.pipeline == self.pipeline)).scalar()
 
+    def _sample(self, conn: Connection, _record: FeedRecord, data: dict[str, Any]) -> None:
+        p = data["payload"]
+        row = {
+            "pipeline": self.pipeline,
+            "sample_id": p["sample_id"],
+            "force": data["force"],
+            "division": data["division"],
+            "period_start": parse_time(p["period"]["start"]),
+            "period_end": parse_time(p["period"]["end"]),
+            "seed": p["seed"],
+            "item_count": len(p["items"]),
+            "drawn_by": p.get("drawn_by"),
+            "event": orjson.dumps(data).decode(),
+        }
+        # A sample is drawn once: the first record of a name stands, as a re-sent one is the same.
+        if conn.execute(
+            sa.select(audit_samples.c.sample_id).where(
+                audit_samples.c.pipeline == self.pipeline, audit_samples.c.sample_id == p["sample_id"]
+            )
+        ).first():
+            return
+        conn.execute(_insert(conn, audit_samples).values(**row))
+        items = [
+            {
+                "pipeline": self.pipeline,
+                "sample_id": p["sample_id"],
+                "kind": item["kind"],
+                "item_id": item["id"],
+                "position": n,
+                "division": item["division"],
+                "stratum": item["stratum"],
+                "weight": item["weight"],
+            }
+            for n, item in enumerate(p["items"])
+        ]
+        if items:
+            insert = _insert(conn, audit_items).on_conflict_do_nothing(
+                index_elements=["pipeline", "sample_id", "kind", "item_id"]
+            )
+            conn.execute(insert, items)
+
+    def _verdict(self, conn: Connection, _record: FeedRecord, data: dict[str, Any]) -> None:
+        p = data["payload"]
+        row = {
+            "pipeline": self.pipeline,
+            "event_id": data["event_id"],
+            "sample_id": p["sample_id"],
+            "kind": p["item"]["kind"],
+            "item_id": p["item"]["id"],
+            "verdict": p["verdict"],
+            "by": p["by"],
+            "at": parse_time(data["occurred_at"]),
+            "occurred_at": data["occurred_at"],
+            "force": data["force"],
+            "division": data["division"],
+            "crime_recorded": p.get("crime_recorded"),
+            "offence_group": p.get("offence_group"),
+            "hocr_code": p.get("hocr_code"),
+            "reason": p.get("reason"),
+            "note": p.get("note"),
+        }
+        _upsert(conn, audit_verdicts, row, ("pipeline", "event_id"), False)  # the same event twice counts once
+
 
 # What each (topic role, event type) does to the view; input events are batched apart.
 WRITERS = {
     (FINDINGS_ROLE, "finding.raised"): CaseStore._raised,
     (FINDINGS_ROLE, "finding.resolved"): CaseStore._resolved,
     (ACTIONS_ROLE, "case.action"): CaseStore._action,
+    (ACTIONS_ROLE, "audit.sample"): CaseStore._sample,
+    (ACTIONS_ROLE, "audit.verdict"): CaseStore._verdict,
 }
+AUDIT_TYPES = frozenset({"audit.sample", "audit.verdict"})
