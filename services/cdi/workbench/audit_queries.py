@@ -67,8 +67,8 @@ class AuditQueries:
         )
         with self.engine.connect() as conn:
             rows = conn.execute(
-                sa.select(s.sample_id, s.force, s.division, s.period_start, s.period_end, s.seed, s.item_count, s.drawn_by)
-                .add_columns(sa.func.coalesce(judged.c.judged, 0).label("judged"))
+                sa.select(s.sample_id, s.force, s.division, s.period_start, s.period_end, s.seed, s.item_count)
+                .add_columns(s.drawn_by, sa.func.coalesce(judged.c.judged, 0).label("judged"))
                 .outerjoin(judged, judged.c.sample_id == s.sample_id)
                 .where(s.pipeline == self.pipeline)
                 .order_by(s.period_end.desc(), s.sample_id)
