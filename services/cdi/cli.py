@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -1102,12 +1102,11 @@ def audit_period_options(command):  # type: ignore[no-untyped-def]
     return command
 
 
-def audit_population(
-    history: tuple[Path, ...], rules_path: Path | None, start: int | None, end: int | None, divisions: tuple[str, ...]
-):  # type: ignore[no-untyped-def]
+def audit_population(source, rules_path: Path | None, start: int | None, end: int | None, divisions: tuple[str, ...]):  # type: ignore[no-untyped-def]
+    """The population of ``source``: history files (open_sources) or a namespace's input topics
+    (namespace_history)."""
     from cdi.audit import population
 
-    source = open_sources(history)
     if start is not None and end is not None and end <= start:
         fail("--to must be after --from")
     with console.status("running the rules over the history...") as status:
@@ -1128,6 +1127,50 @@ def audit_population(
             + " (by default the period ends one recording deadline before the history's last event; "
             "choose it with --from and --to)"
         )
+    return found
+
+
+def audit_settings(namespace: str) -> Settings:
+    """The namespace's settings from the environment, its broker found answering (or exit 69)."""
+    settings = namespace_settings(namespace)
+    reach_broker(settings)
+    return settings
+
+
+def read_from_namespace(settings: Settings, what: str, read):  # type: ignore[no-untyped-def]
+    """``read(progress)`` of a namespace's topics, with the progress bar `cdi export` shows."""
+    from cdi.sources.topic_range import TopicRangeError
+
+    with progress_bar() as bar:
+        task = bar.add_task(f"reading {what}", total=None, rate="")
+        try:
+            return read(lambda done, total: bar.update(task, completed=done, total=total))
+        except TopicRangeError as exc:
+            fail(f"{exc}; check --namespace {settings.namespace}", exit_codes.UNAVAILABLE)
+            raise
+
+
+def namespace_history(settings: Settings):  # type: ignore[no-untyped-def]
+    """The namespace's input topics, start to end, as a history in event-time order."""
+    from cdi.audit import namespace
+
+    found = read_from_namespace(
+        settings, f"the input topics of {settings.namespace}", lambda p: namespace.read_history(settings, p)
+    )
+    console.print(f"read {len(found.records):,} records from {', '.join(found.topics)}")
+    return found
+
+
+def namespace_audit(settings: Settings):  # type: ignore[no-untyped-def]
+    """The audit samples and verdicts on the namespace's case-actions topic; a record its
+    contract refuses is counted and said, not fatal."""
+    from cdi.audit import namespace
+
+    topic = namespace.case_actions_topic(settings)
+    found = read_from_namespace(settings, topic, lambda p: namespace.read_audit(settings, p))
+    if found.invalid:
+        records = "1 record fails its" if found.invalid == 1 else f"{found.invalid:,} records fail their"
+        console.print(f"[yellow]note:[/] {records} contract on {topic}; left out")
     return found
 
 
@@ -1157,8 +1200,20 @@ def read_sample(path: Path):  # type: ignore[no-untyped-def]
 
 
 @audit.command("sample")
-@click.argument("history", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out", type=OutputFile(), required=True, help="The sample to write: one audit.sample event (JSON).")
+@click.argument("history", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--namespace",
+    help="Draw from this namespace's input topics (start to end, in event-time order) instead of HISTORY.",
+)
+@click.option(
+    "--publish",
+    is_flag=True,
+    help="With --namespace: also write the sample to the namespace's case-actions topic, "
+    "where the workbench shows it as a batch to review.",
+)
+@click.option(
+    "--out", type=OutputFile(), help="The sample to write: one audit.sample event (JSON); optional with --publish."
+)
 @click.option(
     "--seed", type=click.IntRange(0, 2**53 - 1), required=True, help="Seed of the draw: the same seed, the same sample."
 )
@@ -1185,7 +1240,9 @@ def read_sample(path: Path):  # type: ignore[no-untyped-def]
 @audit_period_options
 def audit_sample(
     history: tuple[Path, ...],
-    out: Path,
+    namespace: str | None,
+    publish: bool,
+    out: Path | None,
     seed: int,
     size: int | None,
     target_width: float | None,
@@ -1202,18 +1259,28 @@ def audit_sample(
     (crime-indicative of every result, and those closed to non-crime or catch-all codes),
     findings and out-of-court disposals. Strata: division x offence group (findings: rule).
 
-    HISTORY is one or more history files of one kind (JSON lines or a police.uk export)."""
+    HISTORY is one or more history files of one kind (JSON lines or a police.uk export); or give
+    --namespace to draw from a namespace's input topics (CDI_KAFKA_BOOTSTRAP), and --publish to
+    put the sample on its case-actions topic for the workbench."""
     import re
 
     from cdi.audit.population import DISPOSAL, FINDING, INCIDENT
     from cdi.audit.sample import draw_sample
     from cdi.history import write_events
 
+    if bool(history) == (namespace is not None):
+        fail("give either HISTORY files or --namespace, not both and not neither")
+    if publish and namespace is None:
+        fail("--publish writes the sample to a namespace's case-actions topic: give --namespace")
+    if out is None and not publish:
+        fail("give --out FILE for the sample (or --namespace NS --publish to put it on the topic)")
     if (size is None) == (target_width is None):
         fail("give either --size N or --target-width W")
     if name is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,79}", name):
         fail("--name: letters, digits, '.', '_', ':' or '-', at most 80 characters")
-    found = audit_population(history, rules_path, event_time(start, "--from"), event_time(end, "--to"), divisions)
+    settings = audit_settings(namespace) if namespace is not None else None
+    source = namespace_history(settings) if settings is not None else open_sources(history)
+    found = audit_population(source, rules_path, event_time(start, "--from"), event_time(end, "--to"), divisions)
     drawn = draw_sample(
         found,
         seed,
@@ -1224,7 +1291,9 @@ def audit_sample(
         disposals=disposals,
         sample_id=name,
     )
-    write_events(out, [drawn.to_event()])
+    already = published_before(settings, drawn) if settings is not None and publish else False
+    if out is not None:
+        write_events(out, [drawn.to_event()])
     table = Table(title=f"Audit sample {drawn.sample_id}")
     for column in ("kind", "strata", "population", "sample"):
         table.add_column(column, justify="left" if column == "kind" else "right")
@@ -1249,7 +1318,46 @@ def audit_sample(
             "[yellow]note:[/] the period ends less than a recording deadline before the history's last event: "
             "crimes reported at its end may not be due yet, and a reviewer may find them unrecorded"
         )
-    console.print(f"period {found.describe()}; {len(drawn.items):,} items (seed {seed}) written to {out}")
+    where = [str(out)] if out is not None else []
+    if settings is not None and publish:
+        where.append(publish_sample(settings, drawn, already, out))
+    written = " and ".join(where)
+    console.print(f"period {found.describe()}; {len(drawn.items):,} items (seed {seed}) written to {written}")
+
+
+def published_before(settings: Settings, drawn) -> bool:  # type: ignore[no-untyped-def]
+    """Whether this very sample is on the case-actions topic already. A different sample under
+    the same id fails: verdicts name the sample by id, so two samples must never share one."""
+    import dataclasses
+
+    from cdi.audit.namespace import case_actions_topic
+
+    create_topics(settings)  # a namespace made before the case-actions topic existed lacks it
+    held = namespace_audit(settings).samples.get(drawn.sample_id)
+    # The same draw from another copy of the events (the workbench's view, say) is the same sample.
+    if held is not None and dataclasses.replace(held, sources=drawn.sources) != drawn:
+        fail(
+            f"a different sample named {drawn.sample_id} is on {case_actions_topic(settings)} already "
+            f"(seed {held.seed}, {len(held.items):,} items): give this one another --name"
+        )
+    return held is not None
+
+
+def publish_sample(settings: Settings, drawn, already: bool, out: Path | None) -> str:  # type: ignore[no-untyped-def]
+    """Put the sample on the case-actions topic, acknowledged by the broker; where it went."""
+    from cdi.audit.namespace import PublishError, case_actions_topic
+    from cdi.audit.namespace import publish_sample as publish
+
+    topic = case_actions_topic(settings)
+    if already:
+        return f"{topic} (there already: not published again)"
+    try:
+        with console.status(f"publishing the sample to {topic}..."):
+            publish(settings, drawn)
+    except PublishError as exc:
+        written = f"; the sample was written to {out}, but not published" if out is not None else ""
+        fail(f"{exc}{written}", exit_codes.UNAVAILABLE)
+    return topic
 
 
 @audit.command("verdicts")
@@ -1373,33 +1481,102 @@ def estimate_from_verdicts(
     `cdi report --verdicts` both make them: (estimates, population, joined, sample or None).
     Fails as those commands do: 65 for a verdicts or sample file its contract refuses, 3 when the
     verdicts hold nothing to estimate from."""
-    from cdi.audit.assessment import assess, nothing_to_estimate
-    from cdi.audit.sample import ALL_DIVISIONS
+    drawn = read_sample(sample_path) if sample_path is not None else None
+    verdicts = read_verdict_files(verdict_paths, drawn.sample_id if drawn is not None else None)
+    return estimate_from(
+        lambda: open_sources(history),
+        drawn,
+        verdicts,
+        [p.name for p in verdict_paths],
+        rules_path,
+        start,
+        end,
+        divisions,
+        breakdowns,
+    )
+
+
+def estimate_from_namespace(
+    settings: Settings,
+    sample_id: str,
+    history: tuple[Path, ...],
+    verdict_paths: Sequence[Path],
+    rules_path: Path | None,
+    start: str | None,
+    end: str | None,
+    divisions: tuple[str, ...],
+    breakdowns: Sequence[str],
+):  # type: ignore[no-untyped-def]
+    """The same estimates from the sample and verdicts on the namespace's case-actions topic
+    (plus any verdict files), over its input topics (or HISTORY when given)."""
+    from cdi.audit.namespace import case_actions_topic
+    from cdi.audit.verdicts import merged
+
+    topic = case_actions_topic(settings)
+    records = namespace_audit(settings)
+    drawn = records.samples.get(sample_id)
+    if drawn is None:
+        held = ", ".join(sorted(records.samples)) or "none"
+        fail(f"--sample-id {sample_id}: no audit sample of that id on {topic} (samples there: {held})")
+    verdicts = records.verdicts_on(sample_id)
+    if verdict_paths:
+        verdicts = merged(verdicts, read_verdict_files(verdict_paths, sample_id))
+    return estimate_from(
+        (lambda: open_sources(history)) if history else (lambda: namespace_history(settings)),
+        drawn,
+        verdicts,
+        [topic, *(p.name for p in verdict_paths)],
+        rules_path,
+        start,
+        end,
+        divisions,
+        breakdowns,
+    )
+
+
+def read_verdict_files(paths: Sequence[Path], sample_id: str | None):  # type: ignore[no-untyped-def]
     from cdi.audit.verdicts import VerdictFileError, read
 
-    drawn = read_sample(sample_path) if sample_path is not None else None
     try:
-        verdicts = read(verdict_paths, drawn.sample_id if drawn is not None else None)
+        return read(paths, sample_id)
     except VerdictFileError as exc:
         fail(f"{exc}: a verdicts file holds audit.verdict events (cdi audit verdicts)", exit_codes.UNREADABLE_INPUT)
         raise
+
+
+def estimate_from(
+    load_history: Callable[[], Any],
+    drawn: Any,  # an AuditSample, or None
+    verdicts: Any,  # cdi.audit.verdicts.Verdicts
+    holders: Sequence[str],
+    rules_path: Path | None,
+    start: str | None,
+    end: str | None,
+    divisions: tuple[str, ...],
+    breakdowns: Sequence[str],
+):  # type: ignore[no-untyped-def]
+    """Everything after loading, whatever the sample and verdicts came from (files or a topic):
+    the period and divisions, the population (``load_history()`` is read only once the verdicts
+    are known to hold something), and ``cdi.audit.assessment.assess``."""
+    from cdi.audit.assessment import assess, nothing_to_estimate
+    from cdi.audit.sample import ALL_DIVISIONS
+
     if drawn is None and len(verdicts.sample_ids) > 1:
         names = ", ".join(sorted(verdicts.sample_ids))
         fail(f"the verdicts are on {len(verdicts.sample_ids)} samples ({names}): give --sample to choose one")
     if not verdicts.standing:
         what = f" on sample {drawn.sample_id}" if drawn is not None else ""
-        names = ", ".join(p.name for p in verdict_paths)
-        hold = "hold" if len(verdict_paths) > 1 else "holds"
-        warn_nothing(f"{names} {hold} no verdict{what}: nothing to estimate from")
+        hold = "hold" if len(holders) > 1 else "holds"
+        warn_nothing(f"{', '.join(holders)} {hold} no verdict{what}: nothing to estimate from")
     if drawn is not None:
         if start is not None or end is not None:
-            fail("--from/--to: the period is the sample's; leave them out with --sample")
+            fail("--from/--to: the period is the sample's; leave them out with --sample or --sample-id")
         window = (drawn.start, drawn.end)
         chosen = divisions or ((drawn.division,) if drawn.division != ALL_DIVISIONS else ())
     else:
         window = (event_time(start, "--from"), event_time(end, "--to"))
         chosen = divisions
-    found = audit_population(history, rules_path, window[0], window[1], chosen)
+    found = audit_population(load_history(), rules_path, window[0], window[1], chosen)
     result, joined = assess(found, verdicts.standing, drawn, breakdowns)
     if not joined.reviewed:
         warn_nothing(
@@ -1411,15 +1588,21 @@ def estimate_from_verdicts(
 
 
 @audit.command("estimate")
-@click.argument("history", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("history", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--verdicts",
     "verdict_paths",
     multiple=True,
-    required=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="audit.verdict events (JSON lines; repeatable). The latest verdict on an item stands.",
+    help="audit.verdict events (JSON lines; repeatable). The latest verdict on an item stands. "
+    "With --namespace, added to the topic's.",
 )
+@click.option(
+    "--namespace",
+    help="Read the sample (--sample-id) and its verdicts from this namespace's case-actions topic, and the "
+    "history from its input topics unless HISTORY is given.",
+)
+@click.option("--sample-id", help="With --namespace: the sample on the case-actions topic to estimate from.")
 @click.option(
     "--sample",
     "sample_path",
@@ -1446,6 +1629,8 @@ def estimate_from_verdicts(
 def audit_estimate(
     history: tuple[Path, ...],
     verdict_paths: tuple[Path, ...],
+    namespace: str | None,
+    sample_id: str | None,
     sample_path: Path | None,
     truth_path: Path | None,
     as_json: bool,
@@ -1460,15 +1645,31 @@ def audit_estimate(
     verdicts, each with a 95% interval for the stratified design.
 
     HISTORY is the history the sample was drawn from (the rules run over it again to know each
-    unit's stratum, whether the monitor flagged it, and the period's recorded crimes)."""
+    unit's stratum, whether the monitor flagged it, and the period's recorded crimes). With
+    --namespace NS --sample-id ID, the sample and its verdicts come from the namespace's
+    case-actions topic, and the history from its input topics unless HISTORY is given."""
     import orjson
 
     from cdi.audit import estimates
     from cdi.audit import truth as audit_truth
 
-    result, found, joined, _ = estimate_from_verdicts(
-        history, verdict_paths, sample_path, rules_path, start, end, divisions, breakdowns
-    )
+    if namespace is None:
+        if sample_id is not None:
+            fail("--sample-id names a sample on a namespace's case-actions topic: give --namespace too")
+        if not history or not verdict_paths:
+            fail("give HISTORY and --verdicts FILE, or --namespace NS --sample-id ID")
+        result, found, joined, _ = estimate_from_verdicts(
+            history, verdict_paths, sample_path, rules_path, start, end, divisions, breakdowns
+        )
+    else:
+        if sample_id is None:
+            fail("--namespace: give --sample-id, the sample on its case-actions topic to estimate from")
+        if sample_path is not None:
+            fail("--sample: with --namespace the sample is the topic's (--sample-id); leave --sample out")
+        assert sample_id is not None
+        result, found, joined, _ = estimate_from_namespace(
+            audit_settings(namespace), sample_id, history, verdict_paths, rules_path, start, end, divisions, breakdowns
+        )
     reviewed = Counter(r.unit.kind for r in joined.reviewed)
     if truth_path is not None:
         # The true values of the period audited: its population's units.

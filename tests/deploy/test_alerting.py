@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 import cdi.alerting as alerting
-from cdi.dashboards import performance
+from cdi.dashboards import audit, performance
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "deploy" / "prometheus" / "alerting.toml"
@@ -154,6 +154,8 @@ def test_a_rendering_with_every_value_changed_is_valid(tmp_path):
         processing_lag_p99_max_seconds=90,
         consumer_lag_max_records=20000,
         input_silence_max_seconds=7200,
+        rule_precision_min=0.75,
+        rule_findings_reviewed_min=25,
     )
     config = alerting.AlertingConfig(
         job="workers",
@@ -186,6 +188,10 @@ def test_a_rendering_with_every_value_changed_is_valid(tmp_path):
     silent = alerts["CDIInputSilent"]
     assert "> 7200" in silent["expr"] and silent["annotations"]["summary"].endswith("for over 2 hours")
     assert "3 * (" not in alerts["CDIOutcome16Outlier"]["expr"] and "2.5 * (" in alerts["CDIOutcome16Outlier"]["expr"]
+    precision = alerts["CDIRulePrecisionLow"]
+    assert "< 0.75" in precision["expr"] and ">= 25" in precision["expr"]
+    assert precision["annotations"]["summary"].endswith("less often than 75%")
+    assert "below the floor of 75% (at least 25 findings reviewed)" in precision["annotations"]["description"]
 
 
 @pytest.mark.parametrize(
@@ -197,6 +203,8 @@ def test_a_rendering_with_every_value_changed_is_valid(tmp_path):
         (("outcomes_min = 50", "outcomes_min = 0"), "at least 1"),
         (("outcomes_min = 50", "outcomes_min = 12.5"), "whole number"),
         (("outcome16_outlier_factor = 1.5", "outcome16_outlier_factor = 0.5"), "factor above 1"),
+        (("rule_precision_min = 0.80", "rule_precision_min = 80"), "between 0 and 1"),
+        (("rule_findings_reviewed_min = 10", "rule_findings_reviewed_min = 0"), "at least 1"),
         (('job = "cdi-monitor"', 'job = "cdi monitor"'), "[scrape] job"),
         (('job = "cdi-monitor"', 'job = "cdi-workbench"'), "must differ"),
         (('docs/runbooks/"', 'docs/runbooks"'), "must end with '/'"),
@@ -234,8 +242,10 @@ def test_prometheus_scrapes_the_jobs_the_rules_read():
 
 def test_the_dashboards_draw_the_alerts_thresholds():
     """The recording-and-outcomes dashboard draws the compliance, timeliness and rape-cancellation
-    lines at the values the alerts fire at (its constants are not read from the config)."""
+    lines, and the audit dashboard the rule precision floor, at the values the alerts fire at
+    (their constants are not read from the config)."""
     benchmarks = alerting.load(CONFIG).benchmarks
     assert benchmarks.recording_compliance_min == performance.COMPLIANCE_TARGET
     assert benchmarks.recorded_within_24h_min == performance.WITHIN_24H_TARGET
     assert benchmarks.rape_cancellation_rate_max == performance.RAPE_CANCELLATION_NATIONAL
+    assert benchmarks.rule_precision_min == audit.RULE_PRECISION_FLOOR

@@ -30,6 +30,7 @@ EXPECTED = {
     "control-room.json": ("cdi-control-room", "CDI Monitor — Control room"),
     "performance.json": ("cdi-performance", "CDI Monitor — Recording and outcomes"),
     "pipeline-health.json": ("cdi-pipeline-health", "CDI Monitor — Pipeline health"),
+    "audit.json": ("cdi-audit", "CDI Monitor — Audit"),
 }
 
 #: The Prometheus recording rules the dashboards may read (written under deploy/prometheus/rules/).
@@ -231,6 +232,19 @@ def test_queries_lists_every_panel_query():
         for target in panel["targets"]
     ]
     assert sorted(listed) == sorted(from_json)
+
+
+def test_only_the_workbench_fed_dashboards_are_left_out_of_what_a_worker_answers():
+    """tests/deploy/test_prometheus_e2e.py runs a worker and no workbench: it checks the queries
+    of every dashboard but those fed by the workbench's metrics (the audit's)."""
+    fed = {module.UID for module in dashboards.WORKBENCH_FED}
+    assert fed == {"cdi-audit"}
+    every = dashboards.queries()
+    workers = dashboards.queries(include_workbench_fed=False)
+    assert sorted(workers) == sorted(q for q in every if q[0] not in fed)
+    for uid, title, expr in every:
+        if uid in fed:
+            assert all(name.startswith("cdi_audit_") for name in metric_names(expr)), (uid, title, expr)
 
 
 # (c) every series a query reads exists

@@ -76,8 +76,9 @@ REQUIRED_ALERTS = {
     "CDICriticalCaseUnacknowledged",
     "CDIHighCasesUnacknowledged",
     "CDIWorkbenchDown",
+    "CDIRulePrecisionLow",
 }
-KINDS = {"case", "pipeline", "watchdog"}
+KINDS = {"case", "audit", "pipeline", "watchdog"}
 SEVERITIES = {"critical", "warning"}
 
 # Replays (workers started with CDI_NAMESPACE=<name>) label their series pipeline="<name>",

@@ -48,7 +48,8 @@ class AlertingConfigError(ValueError):
 @dataclass(frozen=True, slots=True)
 class Benchmarks:
     """What the alerts compare against (the [benchmarks] table; its comments say which alert
-    reads which). Ratios are shares between 0 and 1; counts are per division and window."""
+    reads which). Ratios are shares between 0 and 1; counts are per division and window, or per
+    rule in the audit sample (rule_findings_reviewed_min)."""
 
     recording_compliance_min: float
     recording_decisions_min: int
@@ -64,9 +65,11 @@ class Benchmarks:
     processing_lag_p99_max_seconds: int
     consumer_lag_max_records: int
     input_silence_max_seconds: int
+    rule_precision_min: float
+    rule_findings_reviewed_min: int
 
 
-RATIOS = {"recording_compliance_min", "recorded_within_24h_min", "rape_cancellation_rate_max"}
+RATIOS = {"recording_compliance_min", "recorded_within_24h_min", "rape_cancellation_rate_max", "rule_precision_min"}
 FACTORS = {"outcome16_outlier_factor", "reclassification_spike_factor"}
 
 

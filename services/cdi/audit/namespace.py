@@ -91,7 +91,6 @@ class AuditRecords:
     """What the case-actions topic holds for the audit."""
 
     samples: dict[str, AuditSample] = field(default_factory=dict)  # by sample id; the latest stands
-    sample_events: dict[str, bytes] = field(default_factory=dict)  # the standing sample's record, as read
     verdicts: list[Verdict] = field(default_factory=list)  # every distinct verdict event, any sample
     verdict_events: int = 0  # verdict events read, repeats included
     duplicates: int = 0  # verdict events read again under the same event id
@@ -125,7 +124,6 @@ def audit_records(values: Iterable[bytes], contracts: Contracts | None = None) -
         if kind == SAMPLE_TYPE:
             drawn = AuditSample.from_event(record)
             out.samples[drawn.sample_id] = drawn
-            out.sample_events[drawn.sample_id] = raw
         elif kind == VERDICT_TYPE:
             out.verdict_events += 1
             if record["event_id"] in seen:

@@ -12,10 +12,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from . import control_room, performance, pipeline_health
+from . import audit, control_room, performance, pipeline_health
 
 #: Every dashboard module, in the order they are listed: each has UID, TITLE, FILENAME and build().
-DASHBOARDS = (control_room, performance, pipeline_health)
+DASHBOARDS = (control_room, performance, pipeline_health, audit)
+
+#: Dashboards fed by the case workbench's /metrics (`cdi serve`) rather than the workers': their
+#: panels answer only where a workbench with an audit sample is scraped.
+WORKBENCH_FED = (audit,)
 
 REGENERATE_COMMAND = "python -m cdi.dashboards deploy/grafana/dashboards"
 
@@ -51,14 +55,19 @@ def panels(data: dict[str, Any]) -> Iterator[dict[str, Any]]:
             yield panel
 
 
-def queries() -> list[tuple[str, str, str]]:
-    """(dashboard uid, panel title, PromQL expression) for every query of every panel."""
+def queries(*, include_workbench_fed: bool = True) -> list[tuple[str, str, str]]:
+    """(dashboard uid, panel title, PromQL expression) for every query of every panel; without
+    the dashboards in WORKBENCH_FED when `include_workbench_fed` is false (what a worker alone
+    can answer)."""
+    skipped = {module.FILENAME for module in WORKBENCH_FED} if not include_workbench_fed else set()
     found = []
-    for data in dashboards().values():
+    for filename, data in dashboards().items():
+        if filename in skipped:
+            continue
         for panel in panels(data):
             for target in panel.get("targets", []):
                 found.append((data["uid"], panel["title"], target["expr"]))
     return found
 
 
-__all__ = ["DASHBOARDS", "REGENERATE_COMMAND", "dashboards", "generate", "panels", "queries", "render"]
+__all__ = ["DASHBOARDS", "REGENERATE_COMMAND", "WORKBENCH_FED", "dashboards", "generate", "panels", "queries", "render"]

@@ -276,6 +276,134 @@ def bar_gauge(
     )
 
 
+#: Legends of an interval's three series (the `bound` label of the audit's metrics).
+ESTIMATE, LOW, HIGH = "Estimate", "95% low", "95% high"
+
+
+def _bound(metric: str, bound: str, by: str = "", matchers: str = "") -> str:
+    """One bound of an audit figure, one series per `by` label (none: one series), whatever
+    the number of workbench replicas serving it (they read one database)."""
+    selector = f'{metric}{{bound="{bound}", {matchers + ", " if matchers else ""}{PIPELINE}}}'
+    return f"max by ({by}) ({selector})" if by else f"max({selector})"
+
+
+def interval_band(
+    title: str,
+    description: str,
+    metric: str,
+    *,
+    width: int = 12,
+    height: int = 8,
+) -> timeseries.Panel:
+    """A share with its 95% interval, from a metric with a `bound` label (estimate, low, high):
+    the estimate as a line, the interval as a shaded band between the low and high lines."""
+    panel = time_series(
+        title,
+        description,
+        [
+            Query(_bound(metric, "estimate"), ESTIMATE),
+            Query(_bound(metric, "low"), LOW),
+            Query(_bound(metric, "high"), HIGH),
+        ],
+        unit=PERCENT,
+        max_value=1,
+        width=width,
+        height=height,
+    )
+    # One colour; the estimate a line with no fill; the bounds edges with no line, the band being
+    # the high series filled down to the low one.
+    colour = models.DynamicConfigValue(id_val="color", value={"mode": "fixed", "fixedColor": "blue"})
+
+    def fill(opacity: int) -> models.DynamicConfigValue:
+        return models.DynamicConfigValue(id_val="custom.fillOpacity", value=opacity)
+
+    edge = models.DynamicConfigValue(id_val="custom.lineWidth", value=0)
+    return (
+        panel.override_by_name(
+            ESTIMATE, [colour, fill(0), models.DynamicConfigValue(id_val="custom.lineWidth", value=2)]
+        )
+        .override_by_name(LOW, [colour, edge, fill(0)])
+        .override_by_name(
+            HIGH, [colour, edge, fill(20), models.DynamicConfigValue(id_val="custom.fillBelowTo", value=LOW)]
+        )
+    )
+
+
+def interval_table(
+    title: str,
+    description: str,
+    metric: str,
+    *,
+    by: str,
+    column: str,
+    matchers: str = "",
+    count: tuple[str, str] | None = None,
+    floor: float | None = None,
+    width: int = 12,
+    height: int = 8,
+) -> table.Panel:
+    """The latest estimate and 95% interval of an audit figure, one row per value of the label
+    `by` (shown as `column`), lowest upper bound first. `count` adds a column (its name, and a
+    query giving one series per `by` value); `floor` colours the upper bound: red below it."""
+    queries = [Query(_bound(metric, bound, by, matchers)) for bound in ("estimate", "low", "high")]
+    names = [ESTIMATE, LOW, HIGH]
+    if count is not None:
+        queries.append(Query(count[1]))
+        names.append(count[0])
+    panel = (
+        table.Panel()
+        .title(title)
+        .description(description)
+        .datasource(DATASOURCE)
+        .targets(_targets(queries, instant=True, table_format=True))
+        .unit(PERCENT)
+        .decimals(1)
+        .span(width)
+        .height(height)
+        .no_value("No audit sample with verdicts")
+        .sort_by([common.TableSortByFieldState().display_name(HIGH).desc(False)])
+        # One frame per query, each a column "Value #<ref id>": merged into one row per `by` value.
+        .with_transformation(models.DataTransformerConfig(id_val="merge", options={}))
+        .with_transformation(
+            models.DataTransformerConfig(
+                id_val="organize",
+                options={
+                    "excludeByName": {"Time": True},
+                    "indexByName": {name: index for index, name in enumerate([column, *names])},
+                    "renameByName": {
+                        by: column,
+                        **{f"Value #{chr(ord('A') + index)}": name for index, name in enumerate(names)},
+                    },
+                },
+            )
+        )
+    )
+    if count is not None:
+        panel = panel.override_by_name(
+            count[0],
+            [
+                models.DynamicConfigValue(id_val="unit", value=COUNT),
+                models.DynamicConfigValue(id_val="decimals", value=0),
+            ],
+        )
+    if floor is not None:
+        panel = panel.override_by_name(
+            HIGH,
+            [
+                models.DynamicConfigValue(id_val="custom.cellOptions", value={"type": "color-background"}),
+                models.DynamicConfigValue(id_val="color", value={"mode": "thresholds"}),
+                models.DynamicConfigValue(
+                    id_val="thresholds",
+                    value={
+                        "mode": "absolute",
+                        "steps": [{"color": "red", "value": None}, {"color": "green", "value": floor}],
+                    },
+                ),
+            ],
+        )
+    return panel
+
+
 def pipeline_variable() -> dashboard.QueryVariable:
     """Template variable `pipeline`: live traffic (the default) or a replay running beside it.
     Single-select, without All: a panel shows one pipeline, never a sum of live and a replay."""

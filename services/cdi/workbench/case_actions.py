@@ -25,7 +25,7 @@ from cdi.topics import Topics
 from cdi.workbench import casework
 from cdi.workbench.access import Principal
 from cdi.workbench.feed import Feed
-from cdi.workbench.store import ACTIONS_ROLE, CaseStore
+from cdi.workbench.store import ACTIONS_ROLE, AUDIT_SAMPLE_MAX_BYTES, CaseStore
 
 log = logging.getLogger("cdi.workbench")
 
@@ -72,6 +72,10 @@ class ActionDesk:
                     # every waiting request holds one of the server's threads.
                     max_block_ms=5000,
                     request_timeout_ms=10_000,
+                    # An audit sample of thousands of items is one event: compressed, it stays
+                    # far below a stock broker's 1 MB message limit.
+                    compression_type="gzip",
+                    max_request_size=AUDIT_SAMPLE_MAX_BYTES,
                     **self._settings.security.kafka_python(),
                 )
             return self._producer

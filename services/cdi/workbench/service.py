@@ -27,6 +27,7 @@ from cdi.contracts import Contracts
 from cdi.core.rules import RulesConfig
 from cdi.workbench import api, audit_api, audit_pages, pages
 from cdi.workbench.audit_desk import AuditDesk
+from cdi.workbench.audit_metrics import AuditCollector
 from cdi.workbench.case_actions import ActionDesk
 from cdi.workbench.config import WorkbenchSettings
 from cdi.workbench.feed import Feed
@@ -115,6 +116,7 @@ def create_app(ws: WorkbenchSettings, parts: Parts) -> FastAPI:
 
     registry = CollectorRegistry()
     registry.register(WorkbenchCollector(parts.store, parts.feed.status, set(config.rules), config.divisions))
+    registry.register(AuditCollector(parts.audit.latest, ws.kafka.namespace, set(config.rules), config.divisions))
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:

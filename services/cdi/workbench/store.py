@@ -45,6 +45,7 @@ from cdi.workbench.timeline import Narrator
 log = logging.getLogger("cdi.workbench")
 
 FINDINGS_ROLE, ACTIONS_ROLE = "findings", "case-actions"
+AUDIT_SAMPLE_MAX_BYTES = 16 * 1024 * 1024  # the largest audit.sample event (50,000 items) fits
 MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATION_LOCK = 0x0CD1CA5E  # PostgreSQL advisory lock: one replica migrates at a time
 APPLY_LOCK = 0x0CD1CA5F  # and one replica applies a batch at a time
@@ -242,7 +243,9 @@ class CaseStore(CaseQueries, AuditQueries):
         if record.value is None:
             applied.refused["tombstone"] += 1
             return None
-        if len(record.value) > self.max_record_bytes:
+        # Audit samples are the one large record: a batch of up to 50,000 items in one event.
+        limit = AUDIT_SAMPLE_MAX_BYTES if record.role == ACTIONS_ROLE else self.max_record_bytes
+        if len(record.value) > limit:
             applied.refused["too_large"] += 1
             return None
         if b"\\u0000" in record.value:  # valid JSON, but PostgreSQL text cannot hold NUL: refused alike everywhere
