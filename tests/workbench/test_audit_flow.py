@@ -6,10 +6,12 @@ carries them with bounded labels. Then the same in a real browser: draw, judge, 
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from html import unescape
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -159,6 +161,24 @@ def test_a_sample_drawn_in_the_workbench_and_its_verdicts_give_the_estimates_of_
     assert notes == {"verdicts_not_in_population": 0, "strata_differing_from_design": []}
     accuracy = got["recording_accuracy"]
     assert accuracy["low"] < accuracy["estimate"] < accuracy["high"]
+    # And `cdi report` on the same verdict file shows the workbench's figures.
+    page = tmp_path / "report.html"
+    done = cli(
+        "report",
+        str(audited.history),
+        "--out",
+        str(page),
+        "--verdicts",
+        str(verdicts_path),
+        "--sample",
+        str(sample_path),
+    )
+    assert done.returncode == 0, done.stderr
+    row = re.search(r'<tr id="audit-recording-accuracy">(.*?)</tr>', page.read_text(), re.S)
+    assert row is not None
+    cells = [unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row[1], re.S)]
+    share = f"{accuracy['estimate'] * 100:.1f}%"
+    assert cells[1:3] == [share, f"{accuracy['low'] * 100:.1f}% to {accuracy['high'] * 100:.1f}%"]
 
     # /metrics: the newest sample's figures, labels from closed sets only.
     def gauges() -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
