@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import orjson
 import pytest
-from kafka import KafkaProducer
 
 from cdi import backtest
 from cdi.history import write_events
 from cdi.simulation import SimulationOptions, simulate
-from cdi.topics import Topics, ensure_topics
+from cdi.topics import ensure_topics
 from tests.stream.worker_process import isolated_settings
-from tests.workbench.serve_process import ServeProcess, all_findings, wait_for
+from tests.workbench.serve_process import ServeProcess, all_findings, send_findings, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -25,15 +23,7 @@ def small_view(kafka_bootstrap, tmp_path_factory):
     assert found
     settings = isolated_settings(kafka_bootstrap)
     ensure_topics(settings)
-    producer = KafkaProducer(bootstrap_servers=settings.bootstrap)
-    for f in found:
-        producer.send(
-            Topics(settings.topic_prefix).name("findings"),
-            key=f.payload.subject.id.encode(),
-            value=orjson.dumps(f.to_dict()),
-        )
-    producer.flush()
-    producer.close()
+    send_findings(settings, found)
     with ServeProcess(settings) as serve:
         with serve.client("viewer") as client:
             wait_for(lambda: len(all_findings(client)) == len(found), "the findings in the view")

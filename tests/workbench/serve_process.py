@@ -13,9 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
+from kafka import KafkaProducer
 
 from cdi.embedded_broker import free_port
 from cdi.settings import Settings
+from cdi.topics import Topics
 
 # One token per role (staff:role:token), as CDI_WORKBENCH_TOKENS takes them.
 TOKENS = {
@@ -123,3 +126,17 @@ def all_findings(client: httpx.Client, limit: int = 100, **params: Any) -> list[
         cursor = body["next"]
         if cursor is None:
             return items
+
+
+def send_findings(settings: Settings, raised: list[Any]) -> None:
+    """Raised findings (cdi.core events) written straight to the findings topic, as a worker
+    would: tests of the view need no worker."""
+    producer = KafkaProducer(bootstrap_servers=settings.bootstrap)
+    for f in raised:
+        producer.send(
+            Topics(settings.topic_prefix).name("findings"),
+            key=f.payload.subject.id.encode(),
+            value=orjson.dumps(f.to_dict()),
+        )
+    producer.flush()
+    producer.close()

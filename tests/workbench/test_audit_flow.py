@@ -38,7 +38,7 @@ from cdi.sources import open_history
 from cdi.topics import INPUT_ROLES, Topics, ensure_topics
 from tests.audit.conftest import HIDDEN
 from tests.stream.worker_process import isolated_settings
-from tests.workbench.serve_process import TOKENS, ServeProcess, wait_for
+from tests.workbench.serve_process import TOKENS, ServeProcess, send_findings, wait_for
 from tests.workbench.test_browser import keep, sign_in, until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -92,15 +92,7 @@ def audited(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> I
     settings = isolated_settings(kafka_bootstrap)
     ensure_topics(settings)
     raised = [f for f in backtest.run(history).findings if f.type == "finding.raised"]
-    producer = KafkaProducer(bootstrap_servers=settings.bootstrap)
-    for f in raised:
-        producer.send(
-            Topics(settings.topic_prefix).name("findings"),
-            key=f.payload.subject.id.encode(),
-            value=orjson.dumps(f.to_dict()),
-        )
-    producer.flush()
-    producer.close()
+    send_findings(settings, raised)
     publish(settings, [raw for _, raw in read_lines(history)])
     with ServeProcess(settings) as serve:
         on_topics = end_offsets(settings, (*INPUT_ROLES, "findings"))
