@@ -6,6 +6,7 @@ started on a loopback port (tests/brokers/kafka_maven.py), which is what CI uses
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,14 @@ if TYPE_CHECKING:
     from selenium.webdriver import Chrome
 
     from tests.databases.postgres_server import PostgresServer
+
+
+# A suite started in the background by a non-interactive shell (`cmd &`, nohup) inherits SIGINT
+# ignored, and so would every command it starts: the tests that press Ctrl-C on a replay, the
+# broker check or the demo would find it ignored. A Python handler here resets to the default in
+# each child at exec.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _docker_answers() -> bool:
