@@ -146,7 +146,7 @@ def test_replay_in_a_namespace_leaves_live_alone_and_reruns_add_nothing(kafka_bo
 
         # Replay a range of the namespace's topics into a third namespace (--from-topic).
         third = in_namespace(kafka_bootstrap)
-        with WorkerProcess(third):
+        with WorkerProcess(third) as third_worker:
             topics = [
                 f"{replay_settings.topic_prefix}{role}"
                 for role in ("incidents", "crimes", "outcomes", "offender-history")
@@ -156,7 +156,8 @@ def test_replay_in_a_namespace_leaves_live_alone_and_reruns_add_nothing(kafka_bo
                 args += ["--from-topic", topic]
             done = cli(live, *args)
             assert done.returncode == 0, done.stderr
-            assert findings(read_topic(third, "findings", until=len(expected), timeout=120)) == expected
+            got = findings(read_topic(third, "findings", until=len(expected), timeout=240))
+            assert got == expected, difference(got, expected, third_worker)
 
 
 def _counts(worker: WorkerProcess) -> dict[str, float]:
