@@ -413,7 +413,7 @@ def backtest(
             selection=selection,
         )
     if not sum(result.events.values()):
-        warn_nothing(nothing_applied(source.name, result.lines, len(result.dead_letters), selection))
+        warn_nothing(nothing_applied(source.name, result.lines, result.refused_lines, selection))
     records = [f.to_dict() for f in result.findings]
     if out:
         write_events(out, records)
@@ -861,8 +861,7 @@ def report(
             )
         if not sum(result.events.values()):
             warn_nothing(
-                nothing_applied(source.name, result.lines, len(result.dead_letters), selection)
-                + f"; {out} was not written"
+                nothing_applied(source.name, result.lines, result.refused_lines, selection) + f"; {out} was not written"
             )
         from cdi import rules as rules_files
 

@@ -34,7 +34,17 @@ from cdi.contracts import MALFORMED, Contracts, InvalidEvent
 from cdi.core.admission import FUTURE, Admission
 from cdi.core.clock import NEVER
 from cdi.core.events import Event, HistoryEnded
-from cdi.core.pipeline import CRIME_STAGE, CRIMES, INCIDENTS, OFFENDERS, REJECTION_DETAIL, ROUTES, Monitor
+from cdi.core.pipeline import (
+    CRIME_STAGE,
+    CRIMES,
+    INCIDENTS,
+    OFFENDERS,
+    REJECTION_DETAIL,
+    ROUTES,
+    Monitor,
+    counting_stage,
+    rejection_detail,
+)
 from cdi.core.stage import DUPLICATE, LATE, Step
 from cdi.core.times import format_time
 from cdi.settings import Settings
@@ -469,7 +479,7 @@ def build_app(
                 await dead_letter(event.key, event.value, source, FUTURE, REJECTION_DETAIL[FUTURE])
                 return
             # Count each input event in one stage only, and internal records (disposals) not at all.
-            counted = ROUTES.get(parsed.type, ())[:1] == (name,)
+            counted = counting_stage(parsed.type) == name
             step = stage.process(state, parsed, origin)
             if step.rejected == DUPLICATE:
                 if counted:
@@ -478,7 +488,9 @@ def build_app(
             if step.rejected is not None:  # late, or a case grown past its bound
                 if step.rejected == LATE:
                     metrics.late.labels(parsed.type).inc()
-                await dead_letter(event.key, event.value, source, step.rejected, REJECTION_DETAIL[step.rejected])
+                # One letter per stage that refuses it: another stage may apply the same record.
+                detail = rejection_detail(step.rejected, name)
+                await dead_letter(event.key, event.value, source, step.rejected, detail)
                 return
             if counted:
                 metrics.consumed.labels(parsed.type).inc()
