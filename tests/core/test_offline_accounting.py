@@ -176,3 +176,15 @@ def test_the_command_line_backtest_says_what_the_stream_would(tmp_path):
     [letter] = [orjson.loads(line) for line in letters.read_bytes().splitlines()]
     assert letter["reason"] == LATE and letter["detail"] == f"incidents stage: {REJECTION_DETAIL[LATE]}"
     assert orjson.loads(letter["raw"]) == s.records[1]
+
+
+def test_the_audit_population_counts_the_history_as_the_backtest_does(tmp_path):
+    from cdi.audit.population import build
+    from cdi.sources import open_history
+
+    s = late_for_the_incident_stage_only()
+    path = write(tmp_path / "h.jsonl", [*s.records, marker(2)])
+    population = build(open_history([path]))
+    result = backtest.run(path)
+    assert (population.lines, population.events, population.dead_letters) == (3, 1, 1)
+    assert (result.lines, sum(result.events.values()), len(result.dead_letters)) == (3, 1, 1)
