@@ -188,3 +188,22 @@ def test_the_audit_population_counts_the_history_as_the_backtest_does(tmp_path):
     result = backtest.run(path)
     assert (population.lines, population.events, population.dead_letters) == (3, 1, 1)
     assert (result.lines, sum(result.events.values()), len(result.dead_letters)) == (3, 1, 1)
+
+
+def test_the_stream_topology_gives_the_offline_findings_with_an_n100_record():
+    """The in-process copy of the stream's topology does not send an N100 record to the crime
+    stage either (it keys none)."""
+    import random
+
+    from tests.core.partitioned import run_partitioned
+    from tests.core.test_order_properties import run_single
+
+    s = Scenario()
+    s.opened("I1", 0, "ASSAULT")
+    s.crime("N1", "I1", 1, record_kind="n100")
+    s.crime("C2", "I2", 2)
+    s.outcome("C2", 3, 1)
+    events = s.events()
+    offline = run_single(events)
+    for seed in range(5):
+        assert run_partitioned(MONITOR, events, 2, 2, random.Random(seed)) == offline
