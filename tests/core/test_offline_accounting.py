@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from cdi import backtest
 from cdi.cli import main
 from cdi.core.observations import CrimeCounted
-from cdi.core.pipeline import REJECTION_DETAIL, OfflineRun
+from cdi.core.pipeline import REJECTION_DETAIL, WRONG_TOPIC, OfflineRun
 from cdi.core.stage import CRIMES, DUPLICATE, INCIDENTS, LATE
 from tests.core.scenario import CONTRACTS, MONITOR, Scenario, at
 
@@ -55,6 +55,8 @@ def test_a_history_ended_line_is_not_counted_as_an_applied_event(tmp_path):
     assert result.events == Counter({"incident.opened": 1})
     assert result.dead_letters == [] and result.duplicates == 0
     assert result.lines == 2
+    step = OfflineRun.start(MONITOR).process(CONTRACTS.parse(marker(0.5)))
+    assert (step.rejected, step.outcomes, step.findings) == (None, (), [])
 
 
 def test_a_history_ended_line_changes_nothing_the_file_would_otherwise_give(tmp_path):
@@ -78,6 +80,21 @@ def test_the_command_line_backtest_does_not_count_the_marker(tmp_path):
     done = CliRunner().invoke(main, ["backtest", str(path)])
     assert done.exit_code == 0, done.output
     assert "2 lines: 1 events applied, 0 duplicates dropped, 0 dead-lettered" in summary(done.output)
+
+
+def test_an_event_no_stage_reads_is_dead_lettered_as_the_worker_does(tmp_path):
+    """A finding in a history: ``cdi replay`` cannot route it, and the worker dead-letters it as
+    wrong_topic; it is no applied event."""
+    s = Scenario()
+    s.opened("I1", 0, "ASSAULT")
+    s.opened("I2", 30, "ADMIN")
+    [finding] = [f.to_dict() for f in backtest.run(write(tmp_path / "plain.jsonl", s.records)).findings]
+    path = write(tmp_path / "h.jsonl", [s.records[0], finding, s.records[1]])
+    result = backtest.run(path)
+    assert [(d.line, d.reason, d.detail) for d in result.dead_letters] == [
+        (f"{path.name}:2", WRONG_TOPIC, REJECTION_DETAIL[WRONG_TOPIC])
+    ]
+    assert result.events == Counter({"incident.opened": 2})
 
 
 # -- (b) a record late for one stage but not another ---------------------------------------------

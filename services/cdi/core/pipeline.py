@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from cdi.core.admission import ADMISSION_DETAIL, Admission
 from cdi.core.clock import NEVER
 from cdi.core.crimes import CrimeLogic
-from cdi.core.events import Event
+from cdi.core.events import Event, HistoryEnded
 from cdi.core.offenders import OffenderLogic
 from cdi.core.recording import IncidentLogic
 from cdi.core.reference import ReferenceData
@@ -37,12 +37,17 @@ from cdi.core.stage import (
 # The offender stage's input from the crime stage, as an origin of its clock.
 CRIME_STAGE = "crime-stage"
 
+# A valid event of a type no input topic carries (a finding, a disposal.observed, an audit record):
+# no stage reads it. The worker's route refuses it on the topic it came in on.
+WRONG_TOPIC = "wrong_topic"
+
 # Dead-letter detail of every reason an event is not applied (DUPLICATE is counted, not a letter):
 # the bound or rule broken, never a value. The backtest and the worker both read it.
 REJECTION_DETAIL = {
     **ADMISSION_DETAIL,
     LATE: "event time is before the stage's watermark (beyond the allowed lateness)",
     CASE_TOO_LARGE: CASE_TOO_LARGE_DETAIL,
+    WRONG_TOPIC: "no input topic carries events of this type",
 }
 
 ROUTES: dict[str, tuple[str, ...]] = {
@@ -135,10 +140,13 @@ class OfflineRun:
         some stage applied it, else why the first refused it (see ``counted`` and ``refusals``).
 
         A ``history.ended`` line reaches no stage and is counted nowhere: ``cdi replay`` drops a
-        history's own markers and ends the replay with its own, for which ``finish`` stands."""
+        history's own markers and ends the replay with its own, for which ``finish`` stands. Any
+        other type no stage reads is refused as WRONG_TOPIC, as the worker refuses it."""
         routes = ROUTES.get(event.type, ())
+        if not routes:
+            return Step() if isinstance(event.payload, HistoryEnded) else Step(rejected=WRONG_TOPIC)
         # The history is one origin; the stream judges each input partition the same way (route).
-        refused = self.admission.judge(OFFLINE_ORIGIN, event.at) if routes else None
+        refused = self.admission.judge(OFFLINE_ORIGIN, event.at)
         if refused is not None:
             return Step(rejected=refused)
         merged = Step()

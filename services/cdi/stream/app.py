@@ -41,6 +41,7 @@ from cdi.core.pipeline import (
     OFFENDERS,
     REJECTION_DETAIL,
     ROUTES,
+    WRONG_TOPIC,
     Monitor,
     counting_stage,
     rejection_detail,
@@ -67,7 +68,6 @@ H_WALL = "cdi-wall"  # wall clock (ms) of the sender, live mode only
 PROCESSING_ERROR = "processing_error"
 TOO_LARGE = "too_large"
 MARKER_REFUSED = "marker_refused"
-WRONG_TOPIC = "wrong_topic"
 
 STAGE_TOPICS = {INCIDENTS: "case-events", CRIMES: "crime-events", OFFENDERS: "offender-events"}
 # Which stages' clocks each input topic drives (every stage that reads some of its events).
