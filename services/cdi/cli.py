@@ -1119,7 +1119,7 @@ def audit_population(source, rules_path: Path | None, start: int | None, end: in
         )
     if not found.units:
         if not found.events:
-            warn_nothing(f"{source.name} holds no events the monitor reads ({found.dead_letters:,} lines rejected)")
+            warn_nothing(f"{source.name} holds no events the monitor reads ({found.dead_letters:,} dead letters)")
         warn_nothing(
             f"{source.name} holds no incident, finding or disposal from {found.describe()}"
             + (f" in {', '.join(divisions)}" if divisions else "")

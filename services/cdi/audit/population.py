@@ -97,7 +97,7 @@ class Population:
     sources: list[str] = field(default_factory=list)
     lines: int = 0
     events: int = 0
-    dead_letters: int = 0
+    dead_letters: int = 0  # as cdi backtest's: one per stage that refused a record
 
     _strata: dict[str, list[Unit]] | None = None
     _index: dict[tuple[str, str], Unit] | None = None
