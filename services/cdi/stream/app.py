@@ -150,25 +150,11 @@ def drain_table_writes_before_commit(app: faust.App) -> None:
     buffer.flush = flush  # type: ignore[method-assign]
 
 
-def build_app(
-    settings: Settings, partition_counts: dict[str, int], registry: CollectorRegistry | None = None
-) -> faust.App:
-    assert settings.bootstrap, "the worker needs CDI_KAFKA_BOOTSTRAP"
-    topics = Topics(settings.topic_prefix)
-    contracts = Contracts()
-    config = rules_files.load(settings.rules_path, contracts)
-    monitor = Monitor(config, reference_tables.load())
-    # Every series the worker serves (its own, Faust's sensor's, OpenCases) carries pipeline=<namespace>.
-    registry = registry or PipelineRegistry(settings.namespace)
-    # Division and offence_group labels from closed sets: the rules' divisions, the known groups.
-    labels = LabelSets.for_rules(config, reference_tables.load(), contracts)
-    metrics = Metrics(registry, config.version, cdi.__version__, labels=labels)
-    lateness = config.allowed_lateness_ms
-    live = settings.clock == "live"
-    origins = stage_origins(partition_counts)
-
-    app = faust.App(
-        topics.app_id,
+def faust_settings(settings: Settings, partition_counts: dict[str, int]) -> dict[str, Any]:
+    """The worker's Faust configuration (the ``faust.App`` keyword arguments), apart so that a
+    benchmark can run a bare Faust app with exactly the worker's settings
+    (benchmarks/faust_floor.py)."""
+    return dict(
         broker=f"kafka://{settings.bootstrap}",
         **settings.security.faust(),  # TLS and SASL (cdi.kafka_security)
         store="rocksdb://" if settings.store == "rocksdb" else "memory://",
@@ -202,6 +188,26 @@ def build_app(
         key_serializer="raw",
         value_serializer="raw",
     )
+
+
+def build_app(
+    settings: Settings, partition_counts: dict[str, int], registry: CollectorRegistry | None = None
+) -> faust.App:
+    assert settings.bootstrap, "the worker needs CDI_KAFKA_BOOTSTRAP"
+    topics = Topics(settings.topic_prefix)
+    contracts = Contracts()
+    config = rules_files.load(settings.rules_path, contracts)
+    monitor = Monitor(config, reference_tables.load())
+    # Every series the worker serves (its own, Faust's sensor's, OpenCases) carries pipeline=<namespace>.
+    registry = registry or PipelineRegistry(settings.namespace)
+    # Division and offence_group labels from closed sets: the rules' divisions, the known groups.
+    labels = LabelSets.for_rules(config, reference_tables.load(), contracts)
+    metrics = Metrics(registry, config.version, cdi.__version__, labels=labels)
+    lateness = config.allowed_lateness_ms
+    live = settings.clock == "live"
+    origins = stage_origins(partition_counts)
+
+    app = faust.App(topics.app_id, **faust_settings(settings, partition_counts))
     keep_rereads(app)
     drain_table_writes_before_commit(app)
     serve_http(app, registry, settings.metrics_host, settings.metrics_port)  # and Faust's sensor, in registry
