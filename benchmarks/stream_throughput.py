@@ -27,9 +27,9 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.drain import BrokerWatch, say
 from tests.stream.worker_process import WorkerProcess, isolated_settings
 
+from benchmarks.drain import BrokerWatch, say
 from cdi.publish import publish
 from cdi.settings import Settings
 from cdi.simulation import SimulationOptions, simulate
