@@ -64,6 +64,17 @@ KEYS = (
 
 
 @contextmanager
+def worker_measure(run: Any) -> dict[str, Any]:
+    """What the JSON keeps of a workers' run."""
+    return {
+        "records": run.records,
+        "seconds": run.seconds,
+        "rate": run.rate,
+        "ready_s": run.ready_s,
+        "written": run.written,
+    }
+
+
 def broker() -> Iterator[tuple[str, str]]:
     """(bootstrap, description): CDI_KAFKA_BOOTSTRAP, else a Kafka broker from Maven Central jars,
     started and stopped as the test fixtures do (tests/brokers/kafka_maven.py)."""
@@ -174,22 +185,10 @@ def measure(bootstrap: str, broker_description: str, days: int, seed: int) -> di
         measures["offline"] = offline(history, folder)
     say("2/5 one worker")
     one, namespace = run_workers(bootstrap, lines, workers=1)
-    measures["one_worker"] = {
-        "records": one.records,
-        "seconds": one.seconds,
-        "rate": one.rate,
-        "ready_s": one.ready_s,
-        "written": one.written,
-    }
+    measures["one_worker"] = worker_measure(one)
     say("3/5 two workers")
     two, _ = run_workers(bootstrap, lines, workers=2)
-    measures["two_workers"] = {
-        "records": two.records,
-        "seconds": two.seconds,
-        "rate": two.rate,
-        "ready_s": two.ready_s,
-        "written": two.written,
-    }
+    measures["two_workers"] = worker_measure(two)
     say("4/5 Faust floor: a bare Faust app with the worker's settings, counting only")
     floor = faust_floor.measure(namespace, one.records)
     measures["faust_floor"] = {"records": floor.records, "seconds": floor.seconds, "rate": floor.rate, **floor.config}
