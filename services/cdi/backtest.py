@@ -17,7 +17,7 @@ from cdi import rules as rules_files
 from cdi.contracts import Contracts, InvalidEvent
 from cdi.core.events import Event
 from cdi.core.observations import Observation, RecordingDecision
-from cdi.core.pipeline import REJECTION_DETAIL, Monitor, OfflineRun
+from cdi.core.pipeline import APPLIED, Monitor, OfflineRun, counted, refusals, rejection_detail
 from cdi.core.stage import DUPLICATE
 from cdi.sources import FINDINGS, History, SourceError, open_history
 from cdi.sources.selection import Selection
@@ -34,8 +34,12 @@ class DeadLetter:
 @dataclass(slots=True)
 class BacktestResult:
     findings: list[Event] = field(default_factory=list)
-    events: Counter[str] = field(default_factory=Counter)  # accepted, by type
+    # Applied, by type, counted as the stream counts them: once, in the first stage that reads the
+    # type (an event that stage refused is not counted, even where another stage applied it).
+    events: Counter[str] = field(default_factory=Counter)
     duplicates: int = 0
+    # What the stream would dead-letter: one letter per stage that refused a record, the stage
+    # named in its detail, so a record two stages refused has two.
     dead_letters: list[DeadLetter] = field(default_factory=list)
     decisions: Counter[str] = field(default_factory=Counter)
     observations: list[Observation] = field(default_factory=list)
@@ -46,6 +50,11 @@ class BacktestResult:
     @property
     def rejected(self) -> Counter[str]:
         return Counter(d.reason for d in self.dead_letters)
+
+    @property
+    def refused_lines(self) -> int:
+        """Lines with a dead letter (a record two stages refused has two letters)."""
+        return len({d.line for d in self.dead_letters})
 
 
 def run(
@@ -84,13 +93,16 @@ def run(
             result.dead_letters.append(DeadLetter(where, exc.reason, exc.detail, raw))
             continue
         step = offline.process(event)
-        if step.rejected == DUPLICATE:
+        # As the stream counts it: a letter from each stage that refused it (future, too old, late,
+        # or a case past its bound), once as applied or duplicate in the stage that counts it, and
+        # the findings and observations of every stage that applied it.
+        for reason, stage in refusals(step):
+            result.dead_letters.append(DeadLetter(where, reason, rejection_detail(reason, stage), raw))
+        how = counted(event.type, step)
+        if how == APPLIED:
+            result.events[event.type] += 1
+        elif how == DUPLICATE:
             result.duplicates += 1
-            continue
-        if step.rejected is not None:  # future, too old, late, or a case past its bound
-            result.dead_letters.append(DeadLetter(where, step.rejected, REJECTION_DETAIL[step.rejected], raw))
-            continue
-        result.events[event.type] += 1
         take(step.findings, step.observations)
         if progress is not None and number % 5000 == 0:
             progress(number)

@@ -413,7 +413,7 @@ def backtest(
             selection=selection,
         )
     if not sum(result.events.values()):
-        warn_nothing(nothing_applied(source.name, result.lines, len(result.dead_letters), selection))
+        warn_nothing(nothing_applied(source.name, result.lines, result.refused_lines, selection))
     records = [f.to_dict() for f in result.findings]
     if out:
         write_events(out, records)
@@ -861,8 +861,7 @@ def report(
             )
         if not sum(result.events.values()):
             warn_nothing(
-                nothing_applied(source.name, result.lines, len(result.dead_letters), selection)
-                + f"; {out} was not written"
+                nothing_applied(source.name, result.lines, result.refused_lines, selection) + f"; {out} was not written"
             )
         from cdi import rules as rules_files
 
@@ -1120,7 +1119,7 @@ def audit_population(source, rules_path: Path | None, start: int | None, end: in
         )
     if not found.units:
         if not found.events:
-            warn_nothing(f"{source.name} holds no events the monitor reads ({found.dead_letters:,} lines rejected)")
+            warn_nothing(f"{source.name} holds no events the monitor reads ({found.dead_letters:,} dead letters)")
         warn_nothing(
             f"{source.name} holds no incident, finding or disposal from {found.describe()}"
             + (f" in {', '.join(divisions)}" if divisions else "")

@@ -62,7 +62,8 @@ def run_partitioned(monitor: Monitor, events: list[Event], inputs: int, stages: 
             return
         for name in ROUTES[item.type]:
             key = monitor.stages[name].logic.key(item)
-            inbox[(name, _partition(key, stages))].append(("event", origin, item))
+            if key is not None:  # as the route: a stage that keys no case of it is not sent it
+                inbox[(name, _partition(key, stages))].append(("event", origin, item))
         low = item.at - monitor.config.allowed_lateness_ms
         if low > lows.get(origin, NEVER):
             lows[origin] = low

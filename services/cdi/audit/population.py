@@ -36,9 +36,9 @@ from cdi.contracts import Contracts, InvalidEvent
 from cdi.core.cases import IncidentCase
 from cdi.core.events import CrimeReclassified, CrimeRecorded, Event, OutcomeAssigned
 from cdi.core.observations import RecordingDecision
-from cdi.core.pipeline import Monitor, OfflineRun
+from cdi.core.pipeline import APPLIED, Monitor, OfflineRun, counted, refusals
 from cdi.core.rules import CRD_LATE, NOT_CRIMED
-from cdi.core.stage import DUPLICATE, INCIDENTS, Step
+from cdi.core.stage import INCIDENTS, Step
 from cdi.core.times import format_time
 from cdi.sources import FINDINGS, History, SourceError
 
@@ -97,7 +97,7 @@ class Population:
     sources: list[str] = field(default_factory=list)
     lines: int = 0
     events: int = 0
-    dead_letters: int = 0
+    dead_letters: int = 0  # as cdi backtest's: one per stage that refused a record
 
     _strata: dict[str, list[Unit]] | None = None
     _index: dict[tuple[str, str], Unit] | None = None
@@ -194,15 +194,16 @@ def _run(history: History, rules_path: Any, progress: Callable[[int], None] | No
             run.dead_letters += 1
             continue
         step = offline.process(event)
-        if step.rejected is not None:
-            if step.rejected != DUPLICATE:
-                run.dead_letters += 1
+        # Counted as cdi backtest counts it (cdi.core.pipeline.counted, refusals).
+        run.dead_letters += len(refusals(step))
+        run.findings += [f for f in step.findings if f.type == "finding.raised"]
+        if counted(event.type, step) == APPLIED:
+            run.events += 1
+        if step.rejected is not None or not step.outcomes:  # applied by no stage, or a history.ended line
             continue
-        run.events += 1
         run.force = run.force or event.force
         run.first = event.at if run.first is None else min(run.first, event.at)
         run.last = event.at if run.last is None else max(run.last, event.at)
-        run.findings += [f for f in step.findings if f.type == "finding.raised"]
         payload = event.payload
         if isinstance(payload, CrimeRecorded):
             run.crimes[payload.crime_id] = _Crime(

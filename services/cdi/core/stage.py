@@ -54,6 +54,9 @@ class Step:
     observations: list[Observation] = field(default_factory=list)
     forwards: list[Forward] = field(default_factory=list)
     rejected: str | None = ACCEPTED  # LATE, DUPLICATE or CASE_TOO_LARGE when the event was not applied
+    # Set by OfflineRun for an input event: each stage it reached, in ROUTES order, with why that
+    # stage did not apply it (ACCEPTED: applied). A stage's own step leaves it empty.
+    outcomes: tuple[tuple[str, str | None], ...] = ()
 
 
 class CaseLogic(Protocol):

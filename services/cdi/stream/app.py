@@ -34,7 +34,18 @@ from cdi.contracts import MALFORMED, Contracts, InvalidEvent
 from cdi.core.admission import FUTURE, Admission
 from cdi.core.clock import NEVER
 from cdi.core.events import Event, HistoryEnded
-from cdi.core.pipeline import CRIME_STAGE, CRIMES, INCIDENTS, OFFENDERS, REJECTION_DETAIL, ROUTES, Monitor
+from cdi.core.pipeline import (
+    CRIME_STAGE,
+    CRIMES,
+    INCIDENTS,
+    OFFENDERS,
+    REJECTION_DETAIL,
+    ROUTES,
+    WRONG_TOPIC,
+    Monitor,
+    counting_stage,
+    rejection_detail,
+)
 from cdi.core.stage import DUPLICATE, LATE, Step
 from cdi.core.times import format_time
 from cdi.settings import Settings
@@ -57,7 +68,6 @@ H_WALL = "cdi-wall"  # wall clock (ms) of the sender, live mode only
 PROCESSING_ERROR = "processing_error"
 TOO_LARGE = "too_large"
 MARKER_REFUSED = "marker_refused"
-WRONG_TOPIC = "wrong_topic"
 
 STAGE_TOPICS = {INCIDENTS: "case-events", CRIMES: "crime-events", OFFENDERS: "offender-events"}
 # Which stages' clocks each input topic drives (every stage that reads some of its events).
@@ -140,25 +150,11 @@ def drain_table_writes_before_commit(app: faust.App) -> None:
     buffer.flush = flush  # type: ignore[method-assign]
 
 
-def build_app(
-    settings: Settings, partition_counts: dict[str, int], registry: CollectorRegistry | None = None
-) -> faust.App:
-    assert settings.bootstrap, "the worker needs CDI_KAFKA_BOOTSTRAP"
-    topics = Topics(settings.topic_prefix)
-    contracts = Contracts()
-    config = rules_files.load(settings.rules_path, contracts)
-    monitor = Monitor(config, reference_tables.load())
-    # Every series the worker serves (its own, Faust's sensor's, OpenCases) carries pipeline=<namespace>.
-    registry = registry or PipelineRegistry(settings.namespace)
-    # Division and offence_group labels from closed sets: the rules' divisions, the known groups.
-    labels = LabelSets.for_rules(config, reference_tables.load(), contracts)
-    metrics = Metrics(registry, config.version, cdi.__version__, labels=labels)
-    lateness = config.allowed_lateness_ms
-    live = settings.clock == "live"
-    origins = stage_origins(partition_counts)
-
-    app = faust.App(
-        topics.app_id,
+def faust_settings(settings: Settings, partition_counts: dict[str, int]) -> dict[str, Any]:
+    """The worker's Faust configuration (the ``faust.App`` keyword arguments), apart so that a
+    benchmark can run a bare Faust app with exactly the worker's settings
+    (benchmarks/faust_floor.py)."""
+    return dict(
         broker=f"kafka://{settings.bootstrap}",
         **settings.security.faust(),  # TLS and SASL (cdi.kafka_security)
         store="rocksdb://" if settings.store == "rocksdb" else "memory://",
@@ -192,6 +188,26 @@ def build_app(
         key_serializer="raw",
         value_serializer="raw",
     )
+
+
+def build_app(
+    settings: Settings, partition_counts: dict[str, int], registry: CollectorRegistry | None = None
+) -> faust.App:
+    assert settings.bootstrap, "the worker needs CDI_KAFKA_BOOTSTRAP"
+    topics = Topics(settings.topic_prefix)
+    contracts = Contracts()
+    config = rules_files.load(settings.rules_path, contracts)
+    monitor = Monitor(config, reference_tables.load())
+    # Every series the worker serves (its own, Faust's sensor's, OpenCases) carries pipeline=<namespace>.
+    registry = registry or PipelineRegistry(settings.namespace)
+    # Division and offence_group labels from closed sets: the rules' divisions, the known groups.
+    labels = LabelSets.for_rules(config, reference_tables.load(), contracts)
+    metrics = Metrics(registry, config.version, cdi.__version__, labels=labels)
+    lateness = config.allowed_lateness_ms
+    live = settings.clock == "live"
+    origins = stage_origins(partition_counts)
+
+    app = faust.App(topics.app_id, **faust_settings(settings, partition_counts))
     keep_rereads(app)
     drain_table_writes_before_commit(app)
     serve_http(app, registry, settings.metrics_host, settings.metrics_port)  # and Faust's sensor, in registry
@@ -469,7 +485,7 @@ def build_app(
                 await dead_letter(event.key, event.value, source, FUTURE, REJECTION_DETAIL[FUTURE])
                 return
             # Count each input event in one stage only, and internal records (disposals) not at all.
-            counted = ROUTES.get(parsed.type, ())[:1] == (name,)
+            counted = counting_stage(parsed.type) == name
             step = stage.process(state, parsed, origin)
             if step.rejected == DUPLICATE:
                 if counted:
@@ -478,7 +494,9 @@ def build_app(
             if step.rejected is not None:  # late, or a case grown past its bound
                 if step.rejected == LATE:
                     metrics.late.labels(parsed.type).inc()
-                await dead_letter(event.key, event.value, source, step.rejected, REJECTION_DETAIL[step.rejected])
+                # One letter per stage that refuses it: another stage may apply the same record.
+                detail = rejection_detail(step.rejected, name)
+                await dead_letter(event.key, event.value, source, step.rejected, detail)
                 return
             if counted:
                 metrics.consumed.labels(parsed.type).inc()
