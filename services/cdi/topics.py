@@ -149,6 +149,39 @@ def ensure_topics(settings: Settings, timeout: float = 30.0) -> dict[str, int]:
         client.close()
 
 
+def ensure_changelogs(settings: Settings, partitions: dict[str, int], timeout: float = 30.0) -> None:
+    """Create the workers' table changelog topics (``partitions``: table name -> partition count)
+    before Faust starts, and wait until the cluster's metadata shows them.
+
+    Left to Faust, a changelog is created while the worker joins its group; on a busy broker the
+    assignment can come before the new topic is in the metadata, and Faust then ignores it until
+    the next rebalance, refusing every write to that table meanwhile (PartitionsMismatch)."""
+    assert settings.bootstrap, "ensure_changelogs needs a broker"
+    app_id = Topics(settings.topic_prefix).app_id
+    names = {f"{app_id}-{table}-changelog": n for table, n in partitions.items()}
+    client = admin(settings.bootstrap, timeout, settings.security)
+    try:
+        existing = set(client.list_topics())
+        wanted = [
+            NewTopic(name, n, settings.replication_factor, topic_configs={"cleanup.policy": "compact"})
+            for name, n in names.items()
+            if name not in existing
+        ]
+        if wanted:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another worker created them first
+                client.create_topics(wanted, timeout_ms=int(timeout * 1000))
+        deadline = time.monotonic() + timeout
+        while True:
+            described = client.describe_topics(list(names))
+            if all(not d.get("error_code") and d["partitions"] for d in described) and len(described) == len(names):
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"changelog topics {sorted(names)} did not appear within {timeout:.0f} s")
+            time.sleep(0.2)
+    finally:
+        client.close()
+
+
 def partition_counts(client: KafkaAdminClient, topics: Topics, timeout: float) -> dict[str, int]:
     deadline = time.monotonic() + timeout
     while True:

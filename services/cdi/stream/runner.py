@@ -9,10 +9,10 @@ import faust
 
 from cdi import log_format
 from cdi.settings import Settings
-from cdi.stream.app import build_app
+from cdi.stream.app import STAGE_TOPICS, build_app
 from cdi.stream.local_tables import LocalTables
 from cdi.stream.scrape_targets import register
-from cdi.topics import ensure_topics
+from cdi.topics import ensure_changelogs, ensure_topics
 
 
 def _report(local: LocalTables) -> Callable[[], Awaitable[None]]:
@@ -24,6 +24,7 @@ def _report(local: LocalTables) -> Callable[[], Awaitable[None]]:
 
 def run_worker(settings: Settings) -> None:
     counts = ensure_topics(settings)
+    ensure_changelogs(settings, {stage: counts[role] for stage, role in STAGE_TOPICS.items()})
     app = build_app(settings, counts)
     # Only RocksDB keeps table state on disk between runs; the memory store rebuilds every time.
     local = LocalTables(app.conf.tabledir) if settings.store == "rocksdb" else None
