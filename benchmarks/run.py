@@ -63,7 +63,6 @@ KEYS = (
 )
 
 
-@contextmanager
 def worker_measure(run: Any) -> dict[str, Any]:
     """What the JSON keeps of a workers' run."""
     return {
@@ -75,6 +74,7 @@ def worker_measure(run: Any) -> dict[str, Any]:
     }
 
 
+@contextmanager
 def broker() -> Iterator[tuple[str, str]]:
     """(bootstrap, description): CDI_KAFKA_BOOTSTRAP, else a Kafka broker from Maven Central jars,
     started and stopped as the test fixtures do (tests/brokers/kafka_maven.py)."""
