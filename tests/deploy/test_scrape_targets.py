@@ -178,6 +178,8 @@ class FakeWorker:
 @pytest.fixture
 def fake_worker(monkeypatch: pytest.MonkeyPatch) -> type[FakeWorker]:
     monkeypatch.setattr(runner, "ensure_topics", lambda settings: {})
+    monkeypatch.setattr(runner, "ensure_changelogs", lambda settings, partitions: None)
+    monkeypatch.setattr(runner, "STAGE_TOPICS", {})
     monkeypatch.setattr(
         runner,
         "build_app",
