@@ -19,7 +19,8 @@ from cdi.settings import Settings
 INPUT_ROLES = ("incidents", "crimes", "outcomes", "offender-history")
 OUTPUT_ROLES = ("findings", "dead-letters")
 # Written by the case workbench (cdi serve): people's actions on findings, keyed by finding id.
-CASE_ROLES = ("case-actions",)
+CASE_ACTIONS = "case-actions"
+CASE_ROLES = (CASE_ACTIONS,)
 # Events repartitioned by the key of the stage that reads them (see cdi.stream.app).
 INTERNAL_ROLES = ("case-events", "crime-events", "offender-events")
 

@@ -22,8 +22,8 @@ import orjson
 from kafka import KafkaProducer
 from kafka.errors import KafkaError, MessageSizeTooLargeError
 
+from cdi.audit.sample import MAX_SAMPLE_BYTES, AuditSample
 from cdi.audit.sample import TYPE as SAMPLE_TYPE
-from cdi.audit.sample import AuditSample
 from cdi.audit.verdicts import TYPE as VERDICT_TYPE
 from cdi.audit.verdicts import Verdict, Verdicts, checked_record, latest
 from cdi.contracts import Contracts, InvalidEvent
@@ -32,13 +32,7 @@ from cdi.settings import Settings
 from cdi.sources import EVENTS
 from cdi.sources.selection import Selection
 from cdi.sources.topic_range import read_range
-from cdi.topics import INPUT_ROLES, Topics
-
-CASE_ACTIONS = "case-actions"
-# A large sample (tens of thousands of items) is megabytes of JSON, over a stock broker's 1 MB
-# message limit; compressed it is a tenth of that, and the broker's limit applies to the batch
-# as sent. The producer's own check is on the uncompressed size, hence the higher ceiling.
-MAX_SAMPLE_BYTES = 16 * 1024 * 1024
+from cdi.topics import CASE_ACTIONS, INPUT_ROLES, Topics
 
 Progress = Callable[[int, int], None]  # (records read, records to read)
 

@@ -25,6 +25,9 @@ TYPE = "audit.sample"
 SCHEMA_VERSION = 1
 ALL_DIVISIONS = "ALL"  # the envelope's division of a sample drawn across divisions
 PROPORTIONAL, TARGET_WIDTH = "proportional", "target_width"
+# The largest audit.sample event (the contract's 50,000 items) before compression: over a stock
+# broker's 1 MB message limit, so its producers compress it, and its readers accept it.
+MAX_SAMPLE_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)

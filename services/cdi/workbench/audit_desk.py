@@ -23,7 +23,7 @@ from cdi.audit import population
 from cdi.audit.assessment import assess
 from cdi.audit.estimates import BREAKDOWNS, AuditEstimates, Joined
 from cdi.audit.sample import ALL_DIVISIONS, AuditSample, draw_sample
-from cdi.audit.verdicts import Verdict
+from cdi.audit.verdicts import Verdict, latest
 from cdi.contracts import Contracts, InvalidEvent
 from cdi.sources import EVENTS
 from cdi.workbench.access import Principal
@@ -215,7 +215,8 @@ class AuditDesk:
         drawn = self.store.audit_sample(sample_id)
         if drawn is None:
             return None
-        version = (len(self.store.verdicts(sample_id)), self.store.events_count())
+        verdicts = self.store.verdicts(sample_id)
+        version = (len(verdicts), self.store.events_count())
         held = self._assessed.get(sample_id)
         if held is not None and held[0][0] == version[0]:
             same_events = held[0][1] == version[1]
@@ -223,7 +224,7 @@ class AuditDesk:
                 return held[1]
         divisions = (drawn.division,) if drawn.division != ALL_DIVISIONS else ()
         found = self.population(drawn.start, drawn.end, divisions)
-        estimates, joined = assess(found, self.store.standing(sample_id), drawn, BREAKDOWNS)
+        estimates, joined = assess(found, latest(verdicts), drawn, BREAKDOWNS)
         out = Assessed(drawn, estimates, joined, time.monotonic())
         self._assessed[sample_id] = (version, out)
         return out

@@ -38,9 +38,8 @@ VERDICTS = {
 }
 
 
-def refusal(message: str, status: int) -> HTMLResponse:
+def refusal(message: str) -> HTMLResponse:
     """A refusal shown in place: htmx swaps only a 2xx answer, so the reason comes with 200."""
-    del status
     return HTMLResponse(f"<p class='error' role='alert'>{escape(message)}</p>")
 
 
@@ -91,9 +90,9 @@ def draw(
         )
         shown, _applied = request.app.state.audit.draw(who, req)
     except ActionRefused as exc:
-        return refusal(exc.message, exc.status)
+        return refusal(exc.message)
     except ValueError as exc:  # a period bound or a number the form could not read
-        return refusal(getattr(exc, "detail", None) or "check the period, the size and the width", 422)
+        return refusal(getattr(exc, "detail", None) or "check the period, the size and the width")
     return Response(status_code=204, headers={"HX-Redirect": f"/audit/samples/{quote(shown['sample_id'], safe='')}"})
 
 
@@ -190,7 +189,7 @@ def verdict(
     try:
         _shown, _applied = request.app.state.audit.judge(who, req)
     except ActionRefused as exc:
-        return refusal(exc.message, exc.status)
+        return refusal(exc.message)
     following = _next_task(request.app.state.audit.store.tasks(sample_id), (kind, item_id))
     where = (
         task_url(sample_id, following["kind"], following["id"])

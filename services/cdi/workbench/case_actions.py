@@ -19,13 +19,14 @@ import orjson
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
+from cdi.audit.sample import MAX_SAMPLE_BYTES
 from cdi.contracts import Contracts, InvalidEvent
 from cdi.settings import Settings
 from cdi.topics import Topics
 from cdi.workbench import casework
 from cdi.workbench.access import Principal
 from cdi.workbench.feed import Feed
-from cdi.workbench.store import ACTIONS_ROLE, AUDIT_SAMPLE_MAX_BYTES, CaseStore
+from cdi.workbench.store import ACTIONS_ROLE, CaseStore
 
 log = logging.getLogger("cdi.workbench")
 
@@ -75,7 +76,7 @@ class ActionDesk:
                     # An audit sample of thousands of items is one event: compressed, it stays
                     # far below a stock broker's 1 MB message limit.
                     compression_type="gzip",
-                    max_request_size=AUDIT_SAMPLE_MAX_BYTES,
+                    max_request_size=MAX_SAMPLE_BYTES,
                     **self._settings.security.kafka_python(),
                 )
             return self._producer

@@ -23,10 +23,11 @@ from alembic.config import Config
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from cdi.audit.sample import MAX_SAMPLE_BYTES
 from cdi.contracts import Contracts, InvalidEvent
 from cdi.core.findings import BREACH
 from cdi.core.times import parse_time
-from cdi.topics import TOPIC_FOR_TYPE
+from cdi.topics import CASE_ACTIONS, TOPIC_FOR_TYPE
 from cdi.workbench import casework
 from cdi.workbench.audit_queries import AuditQueries
 from cdi.workbench.queries import CaseQueries, case_state
@@ -44,8 +45,7 @@ from cdi.workbench.timeline import Narrator
 
 log = logging.getLogger("cdi.workbench")
 
-FINDINGS_ROLE, ACTIONS_ROLE = "findings", "case-actions"
-AUDIT_SAMPLE_MAX_BYTES = 16 * 1024 * 1024  # the largest audit.sample event (50,000 items) fits
+FINDINGS_ROLE, ACTIONS_ROLE = "findings", CASE_ACTIONS
 MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATION_LOCK = 0x0CD1CA5E  # PostgreSQL advisory lock: one replica migrates at a time
 APPLY_LOCK = 0x0CD1CA5F  # and one replica applies a batch at a time
@@ -244,7 +244,7 @@ class CaseStore(CaseQueries, AuditQueries):
             applied.refused["tombstone"] += 1
             return None
         # Audit samples are the one large record: a batch of up to 50,000 items in one event.
-        limit = AUDIT_SAMPLE_MAX_BYTES if record.role == ACTIONS_ROLE else self.max_record_bytes
+        limit = MAX_SAMPLE_BYTES if record.role == ACTIONS_ROLE else self.max_record_bytes
         if len(record.value) > limit:
             applied.refused["too_large"] += 1
             return None
