@@ -1,5 +1,8 @@
 """Topic names and creation. Every name starts with the configured prefix, so a replay can run
 in its own namespace beside live traffic.
+
+Which input topics there are, which carries each event type and how each is keyed belong to the
+topology (cdi.core.topology); INPUT_ROLES, TOPIC_FOR_TYPE and KEY_FIELD are re-exported here.
 """
 
 from __future__ import annotations
@@ -13,16 +16,18 @@ from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from cdi.broker_reach import BrokerUnreachable
+from cdi.core.topology import INPUT_ROLES, STAGE_TOPICS, input_route
+from cdi.core.topology import KEY_FIELD as KEY_FIELD
+from cdi.core.topology import TOPIC_FOR_TYPE as TOPIC_FOR_TYPE
 from cdi.kafka_security import KafkaSecurity, explained
 from cdi.settings import Settings
 
-INPUT_ROLES = ("incidents", "crimes", "outcomes", "offender-history")
 OUTPUT_ROLES = ("findings", "dead-letters")
 # Written by the case workbench (cdi serve): people's actions on findings, keyed by finding id.
 CASE_ACTIONS = "case-actions"
 CASE_ROLES = (CASE_ACTIONS,)
-# Events repartitioned by the key of the stage that reads them (see cdi.stream.app).
-INTERNAL_ROLES = ("case-events", "crime-events", "offender-events")
+# Events repartitioned by the key of the stage that reads them (see cdi.core.topology).
+INTERNAL_ROLES = tuple(STAGE_TOPICS.values())
 
 DAY_MS = 24 * 60 * 60 * 1000
 KEEP_FOREVER = "-1"
@@ -61,19 +66,6 @@ def topic_configs(role: str) -> dict[str, str]:
     return {"cleanup.policy": "delete", "retention.ms": retention, "retention.bytes": "-1"}
 
 
-# Which input topic each event type belongs on (the publisher's routing).
-TOPIC_FOR_TYPE = {
-    "incident.opened": "incidents",
-    "incident.updated": "incidents",
-    "incident.closed": "incidents",
-    "crime.recorded": "crimes",
-    "crime.reclassified": "crimes",
-    "crime.cancelled": "crimes",
-    "outcome.assigned": "outcomes",
-    "offender.history": "offender-history",
-}
-
-
 @dataclass(frozen=True, slots=True)
 class Topics:
     prefix: str
@@ -89,19 +81,8 @@ class Topics:
         return INPUT_ROLES + OUTPUT_ROLES + CASE_ROLES + INTERNAL_ROLES
 
 
-KEY_FIELD = {
-    "incidents": "incident_id",
-    "crimes": "crime_id",
-    "outcomes": "crime_id",
-    "offender-history": "offender_ref",
-}
-
-
-def route(record: dict) -> tuple[str, str]:
-    """(topic role, key) of an input event: incidents by incident id, crime events and outcomes by
-    crime id, offender history by offender reference."""
-    role = TOPIC_FOR_TYPE[record["type"]]
-    return role, record["payload"][KEY_FIELD[role]]
+# The publisher's routing: (topic role, key) of an input record.
+route = input_route
 
 
 def admin(bootstrap: str, timeout: float = 30.0, security: KafkaSecurity | None = None) -> KafkaAdminClient:

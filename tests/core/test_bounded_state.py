@@ -200,7 +200,7 @@ history_case = st.fixed_dictionaries(
     st.randoms(use_true_random=False),
 )
 def test_snapshot_replacement_gives_the_offline_findings_for_any_partitioning(cases, inputs, stages, rnd):
-    from tests.core.partitioned import run_partitioned
+    from cdi.core.partitioned_run import run_partitioned
 
     s = Scenario()
     for n, spec in enumerate(cases):

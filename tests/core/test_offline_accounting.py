@@ -208,11 +208,11 @@ def test_the_audit_population_counts_the_history_as_the_backtest_does(tmp_path):
 
 
 def test_the_stream_topology_gives_the_offline_findings_with_an_n100_record():
-    """The in-process copy of the stream's topology does not send an N100 record to the crime
-    stage either (it keys none)."""
+    """The partitioned run (the stream's topology in one process) does not send an N100 record
+    to the crime stage either (it keys none)."""
     import random
 
-    from tests.core.partitioned import run_partitioned
+    from cdi.core.partitioned_run import run_partitioned
     from tests.core.test_order_properties import run_single
 
     s = Scenario()

@@ -170,7 +170,7 @@ def build_outcomes(cases: list[dict]) -> Scenario:
 def test_the_stream_topology_gives_the_offline_findings_for_any_partitioning_and_timing(
     incidents, outcomes, inputs, stages, rnd
 ):
-    from tests.core.partitioned import run_partitioned
+    from cdi.core.partitioned_run import run_partitioned
 
     records = build(incidents).records + build_outcomes(outcomes).records
     for n, record in enumerate(records):

@@ -6,6 +6,7 @@ offenders (keyed by offender): history snapshots, and disposals forwarded by the
 
 The stream processor runs each stage per partition. ``OfflineRun`` runs all three in one
 process over a history, with one origin per input, exactly as the stream does per partition.
+Which stage reads what, keyed how, is the topology's (cdi.core.topology).
 """
 
 from __future__ import annotations
@@ -33,9 +34,7 @@ from cdi.core.stage import (
     Stage,
     Step,
 )
-
-# The offender stage's input from the crime stage, as an origin of its clock.
-CRIME_STAGE = "crime-stage"
+from cdi.core.topology import CRIME_STAGE, ROUTES, targets
 
 # A valid event of a type no input topic carries (a finding, a disposal.observed, an audit record):
 # no stage reads it. The worker's route refuses it on the topic it came in on.
@@ -48,17 +47,6 @@ REJECTION_DETAIL = {
     LATE: "event time is before the stage's watermark (beyond the allowed lateness)",
     CASE_TOO_LARGE: CASE_TOO_LARGE_DETAIL,
     WRONG_TOPIC: "no input topic carries events of this type",
-}
-
-ROUTES: dict[str, tuple[str, ...]] = {
-    "incident.opened": (INCIDENTS,),
-    "incident.updated": (INCIDENTS,),
-    "incident.closed": (INCIDENTS,),
-    "crime.recorded": (INCIDENTS, CRIMES),
-    "crime.reclassified": (CRIMES,),
-    "crime.cancelled": (CRIMES,),
-    "outcome.assigned": (CRIMES,),
-    "offender.history": (OFFENDERS,),
 }
 
 # What ``counted`` says of an input event its counting stage applied (DUPLICATE: dropped there as one).
@@ -151,12 +139,12 @@ class OfflineRun:
             return Step(rejected=refused)
         merged = Step()
         outcomes = []
+        sent = {name for name, _ in targets(self.monitor.stages, event)}
         for name in routes:
-            stage = self.monitor.stages[name]
-            step = stage.process(self.states[name], event)
+            step = self.monitor.stages[name].process(self.states[name], event)
             # The stream sends the event only to a stage that keys it; another still learns its
             # time, from the progress its input reports, as ``process`` here learns it.
-            if stage.logic.key(event) is not None:
+            if name in sent:
                 outcomes.append((name, step.rejected))
             self._take(merged, step)
         merged.outcomes = tuple(outcomes)

@@ -6,7 +6,8 @@ reads them, keyed as that stage keys its cases: ``case-events`` (by incident), `
 (by crime), ``offender-events`` (by offender). It also broadcasts each input partition's
 event-time progress to every partition of those topics, so that each stage's watermark is the
 minimum over all its inputs (see cdi.core.clock). The crime stage passes disposals on to the
-offender stage, followed by its own progress.
+offender stage, followed by its own progress. Which stages get what, keyed how, and whose progress
+goes where, is the topology's (cdi.core.topology), which the in-process PartitionedRun shares.
 
 Each stage agent runs the core per partition, with case state in a changelogged table, and
 sends findings to the findings topic, keyed by subject.
@@ -35,12 +36,10 @@ from cdi.core.admission import FUTURE, Admission
 from cdi.core.clock import NEVER
 from cdi.core.events import Event, HistoryEnded
 from cdi.core.pipeline import (
-    CRIME_STAGE,
     CRIMES,
     INCIDENTS,
     OFFENDERS,
     REJECTION_DETAIL,
-    ROUTES,
     WRONG_TOPIC,
     Monitor,
     counting_stage,
@@ -48,6 +47,7 @@ from cdi.core.pipeline import (
 )
 from cdi.core.stage import DUPLICATE, LATE, Step
 from cdi.core.times import format_time
+from cdi.core.topology import CRIME_STAGE, STAGE_TOPICS, CrimeProgress, InputProgress, stage_origins, targets
 from cdi.settings import Settings
 from cdi.stream.dead_letters import H_SOURCE, DeadLetters
 from cdi.stream.delivery_order import DROP, LOST, REFILLED, SEEK, DeliveryOrder
@@ -69,30 +69,11 @@ PROCESSING_ERROR = "processing_error"
 TOO_LARGE = "too_large"
 MARKER_REFUSED = "marker_refused"
 
-STAGE_TOPICS = {INCIDENTS: "case-events", CRIMES: "crime-events", OFFENDERS: "offender-events"}
-# Which stages' clocks each input topic drives (every stage that reads some of its events).
-FEEDS = {
-    "incidents": (INCIDENTS,),
-    "crimes": (INCIDENTS, CRIMES),
-    "outcomes": (CRIMES,),
-    "offender-history": (OFFENDERS,),
-}
-
 
 def _headers(event: Any) -> dict[str, bytes]:
     raw = event.headers or {}
     items = raw.items() if isinstance(raw, dict) else raw
     return dict(items)
-
-
-def stage_origins(partition_counts: dict[str, int]) -> dict[str, tuple[str, ...]]:
-    """Every origin each stage's watermark waits for."""
-    origins: dict[str, list[str]] = {name: [] for name in STAGE_TOPICS}
-    for role in INPUT_ROLES:
-        for name in FEEDS[role]:
-            origins[name] += [f"{role}/{p}" for p in range(partition_counts[role])]
-    origins[OFFENDERS] += [f"{CRIME_STAGE}/{p}" for p in range(partition_counts[STAGE_TOPICS[CRIMES]])]
-    return {name: tuple(found) for name, found in origins.items()}
 
 
 class _NoReadOffsets(dict):  # type: ignore[type-arg]
@@ -267,10 +248,8 @@ def build_app(
     letters = DeadLetters(settings.dead_letter_payload)
     # Holes in the offsets each agent meets: the route's input partitions, each stage's own.
     orders = {name: DeliveryOrder() for name in ("route", *STAGE_TOPICS)}
-    lows: dict[str, int] = {}  # route: low mark per input partition it has read
-    unsent: set[str] = set()  # route: origins whose progress is not yet broadcast
-    crime_progress: dict[int, int] = {}  # crime stage: watermark once its forwards are sent, by partition
-    crime_sent: dict[int, int] = {}
+    input_progress = InputProgress(lateness)  # route: low mark per input partition it has read
+    crime_progress = CrimeProgress()  # crime stage: watermark once its forwards are sent, by partition
 
     async def dead_letter(key: bytes | None, raw: bytes | None, source: str, reason: str, detail: str) -> None:
         """Send a record to the dead-letter topic and wait for the broker's acknowledgement before
@@ -294,10 +273,8 @@ def build_app(
             await topic.send(key=None, value=b"", partition=partition, headers=headers)
 
     async def broadcast_inputs(report: dict[str, int]) -> None:
-        for name in STAGE_TOPICS:
-            mine = {o: low for o, low in report.items() if name in FEEDS[o.split("/")[0]]}
-            if mine:
-                await broadcast(name, mine)
+        for name, mine in InputProgress.per_stage(report).items():
+            await broadcast(name, mine)
 
     async def refuse(event: Any, origin: str, source: str, reason: str, detail: str, path: str = "") -> None:
         metrics.invalid.labels(reason).inc()
@@ -334,9 +311,7 @@ def build_app(
             await refuse(event, origin, source, rejected, REJECTION_DETAIL[rejected], "/occurred_at")
             return
         if isinstance(parsed.payload, HistoryEnded):  # a control marker, not counted as an event
-            lows[origin] = max(lows.get(origin, NEVER), parsed.at + 1)
-            unsent.discard(origin)
-            await broadcast_inputs({origin: lows[origin]})
+            await broadcast_inputs(input_progress.ended(origin, parsed.at))
             return
         await forward(event, parsed, origin, source)
 
@@ -395,27 +370,20 @@ def build_app(
 
     async def forward(event: Any, parsed: Event, origin: str, source: str) -> None:
         headers = [(H_ORIGIN, origin.encode()), (H_SOURCE, source.encode())]
-        for name in ROUTES.get(parsed.type, ()):
-            key = monitor.stages[name].logic.key(parsed)
-            if key is not None:
-                await stage_topics[name].send(key=key.encode(), value=event.value, headers=headers)
-        low = parsed.at - lateness
-        if low > lows.get(origin, NEVER):
-            lows[origin] = low
-            unsent.add(origin)
+        for name, key in targets(monitor.stages, parsed):
+            await stage_topics[name].send(key=key.encode(), value=event.value, headers=headers)
+        input_progress.saw(origin, parsed.at)
 
     @app.timer(settings.progress_interval)
     async def progress() -> None:
         """Tell every stage partition how far each input partition has got, including quiet ones
         (in live mode the wall clock rides along); and the offender stage how far the crime
         stage has got."""
-        if unsent or live:
-            report = {origin: lows[origin] for origin in (lows if live else unsent)}
-            unsent.clear()
+        report = input_progress.report(live)
+        if report:
             await broadcast_inputs(report)
-        moved = {f"{CRIME_STAGE}/{p}": wm for p, wm in crime_progress.items() if crime_sent.get(p) != wm}
+        moved = crime_progress.report()
         if moved:
-            crime_sent.update({int(o.split("/")[1]): wm for o, wm in moved.items()})
             await broadcast(OFFENDERS, moved)
 
     def stage_agent(name: str) -> None:
@@ -447,7 +415,7 @@ def build_app(
             metrics.record_findings(step.findings)
             metrics.record_observations(step.observations)
             if name == CRIMES:
-                crime_progress[partition] = state.clock.watermark
+                crime_progress.reached(partition, state.clock.watermark)
 
         async def save(partition: int, state: Any, *, clock: bool = False) -> None:
             """Write the event's state changes. Faust refuses a table write while it does not yet
@@ -544,8 +512,7 @@ def build_app(
             partition_states.reset()
         for order in orders.values():
             order.reset()
-        crime_progress.clear()
-        crime_sent.clear()
+        crime_progress.reset()
 
     app.cdi_states = states  # type: ignore[attr-defined]
     return app

@@ -8,8 +8,9 @@ from collections.abc import Awaitable, Callable
 import faust
 
 from cdi import log_format
+from cdi.core.topology import STAGE_TOPICS
 from cdi.settings import Settings
-from cdi.stream.app import STAGE_TOPICS, build_app
+from cdi.stream.app import build_app
 from cdi.stream.local_tables import LocalTables
 from cdi.stream.scrape_targets import register
 from cdi.topics import ensure_changelogs, ensure_topics
