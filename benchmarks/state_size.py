@@ -5,7 +5,7 @@ plus value, serialised by ``cdi.stream.partitions``), per stage, over a simulate
 
 The history runs through the offline pipeline (the same core the worker runs per partition).
 Every ``--every`` days of event time and at the end (before the history's end marker, as a live
-worker would hold it) each stage's cases are written to a table through ``PartitionStates.save``
+worker would hold it) each stage's cases are written to a table through ``PartitionStates.write``
 and measured. Incident cases are split into open (awaiting their recording check) and the rest;
 offender cases into named offenders and disposals with no offender (``crime:`` keys).
 """
@@ -31,11 +31,11 @@ from cdi.stream.partitions import PartitionStates, TrackedCases
 
 
 def stored(monitor: Monitor, name: str, state: PartitionState) -> dict[str, int]:
-    """Bytes per case key as ``PartitionStates.save`` writes them (partition 0)."""
+    """Bytes per case key as ``PartitionStates.write`` writes them (partition 0)."""
     table: dict[bytes, bytes] = {}
     cases = TrackedCases(state.cases)
     cases.dirty = set(cases)
-    PartitionStates(monitor.stages[name], table, ()).save(0, PartitionState(cases=cases, clock=state.clock))
+    PartitionStates(monitor.stages[name], table, ()).write(0, PartitionState(cases=cases, clock=state.clock))
     return {key.decode(): len(key) + len(value) for key, value in table.items()}
 
 

@@ -72,3 +72,31 @@ def test_a_rocksdb_store_is_read_one_partition_at_a_time(tmp_path: Path):
     assert sorted(states.get(2).cases) == ["C2-0", "C2-1"]
     assert sorted(states.get(1).cases) == ["C1-0", "C1-1"]
     assert states.get(3).cases == {}
+
+
+def test_a_case_changed_by_many_events_is_written_once_per_flush_cases_before_clock():
+    """Changes collect in memory and go out once per flush: one record per changed case, and the
+    clock of each touched partition after its cases."""
+
+    class RecordingTable(dict[bytes, bytes]):
+        def __init__(self) -> None:
+            super().__init__()
+            self.writes: list[bytes] = []
+
+        def __setitem__(self, key: bytes, value: bytes) -> None:
+            self.writes.append(key)
+            super().__setitem__(key, value)
+
+    table = RecordingTable()
+    states = PartitionStates(STAGE, table, ("x",))
+    state = states.get(1)
+    first = STAGE.logic.load(orjson.loads(entry(1, "C1")[1])["case"])
+    for _ in range(5):  # five events on one case
+        state.cases["C1"] = first
+    state.cases["C2"] = first
+    states.note_clock(1)
+    assert states.write_changes() == 3
+    assert sorted(table.writes[:2]) == [b"C1", b"C2"] and table.writes[2:] == [CLOCK_PREFIX + b"1"]
+    del state.cases["C2"]
+    assert states.write_changes() == 1 and b"C2" not in table
+    assert states.write_changes() == 0

@@ -20,12 +20,12 @@ import contextlib
 import logging
 import time
 import traceback
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import faust
 import orjson
 from aiokafka.errors import KafkaError
-from faust.exceptions import PartitionsMismatch
 from prometheus_client import CollectorRegistry
 
 import cdi
@@ -55,6 +55,7 @@ from cdi.stream.end_markers import EndMarkerPolicy
 from cdi.stream.http import serve as serve_http
 from cdi.stream.labels import LabelSets
 from cdi.stream.metrics import Metrics, OpenCases, PipelineRegistry
+from cdi.stream.outbox import DeliveryFailed, Outbox
 from cdi.stream.partitions import PartitionStates
 from cdi.topics import INPUT_ROLES, TOPIC_FOR_TYPE, Topics
 
@@ -98,25 +99,26 @@ def keep_rereads(app: faust.App) -> None:
 
 
 TABLE_WRITES_DEADLINE_S = 120.0
-SAVE_ATTEMPTS = 30  # about 90 s of waiting for Faust to learn a changelog's partitions
 
 
-def drain_table_writes_before_commit(app: faust.App) -> None:
-    """Make Faust's flush before a commit wait for every queued table write.
+def write_state_before_commit(app: faust.App, write_state: Callable[[], Awaitable[None]]) -> None:
+    """Make Faust's flush before a commit (and before giving partitions up) first write the
+    stages' changed state (``write_state``), then wait for every queued table write.
 
-    A table write (``table[key] = value``) is queued in Faust's producer buffer and sent to the
-    changelog by a background task. Before committing offsets Faust flushes that buffer, but its
-    flush returns as soon as one message takes longer than 0.1 s to go out: on a busy machine it
-    committed offsets of events whose state changes were still queued, and a stop then dropped
-    them. Seen in a test: a worker stopped under load had processed offender events and
-    committed them, yet its offender changelog stayed empty, so the restarted worker judged
-    disposals without the offenders' histories. This flush drains the buffer completely (sending
-    what is left itself once the buffer's own task has stopped) and raises if it cannot, which
-    aborts the commit: the events are then read again, and a re-read event is a duplicate.
+    Faust flushes its producer before committing offsets and when partitions are revoked, so
+    state written here is on the changelog before the offsets of the events behind it are
+    committed. Faust's own buffer flush returns as soon as one message takes longer than 0.1 s
+    to go out: on a busy machine it committed offsets of events whose state changes were still
+    queued, and a stop then dropped them (seen in a test: a worker stopped under load had
+    committed offender events, yet its offender changelog stayed empty). This flush drains the
+    buffer completely (sending what is left itself once the buffer's own task has stopped) and
+    raises if it cannot, which aborts the commit: the events are then read again, and a re-read
+    event is a duplicate.
     """
     buffer = app.producer.buffer
 
     async def flush() -> None:
+        await write_state()
         deadline = time.monotonic() + TABLE_WRITES_DEADLINE_S
         while buffer.size:
             if time.monotonic() > deadline:
@@ -190,7 +192,7 @@ def build_app(
 
     app = faust.App(topics.app_id, **faust_settings(settings, partition_counts))
     keep_rereads(app)
-    drain_table_writes_before_commit(app)
+    outbox = Outbox()
     serve_http(app, registry, settings.metrics_host, settings.metrics_port)  # and Faust's sensor, in registry
 
     def raw_topic(role: str, **kwargs: Any) -> Any:
@@ -241,6 +243,19 @@ def build_app(
     registry.register(
         OpenCases(lambda: (item for s in states[INCIDENTS].owned() for item in s.awaiting.items()), labels)
     )
+
+    async def write_state() -> None:
+        """Every stage's changed cases and clocks, once all they led to is acknowledged."""
+        try:
+            async with outbox.settled():
+                for partition_states in states.values():
+                    partition_states.write_changes()
+        except DeliveryFailed as exc:
+            log.error("%s: stopping without committing; a restart reads the events again", exc)
+            await app.crash(exc)
+            raise
+
+    write_state_before_commit(app, write_state)
 
     role_of = {topics.name(role): role for role in INPUT_ROLES}
     admission = Admission(config.admission)
@@ -391,46 +406,41 @@ def build_app(
         partitions = states[name]
         order = orders[name]
 
-        async def deliver(step: Step, partition: int, state: Any) -> None:
-            """Send findings and forwarded records and wait until the broker has them, before the
-            state change behind them is saved."""
-            pending = []
+        async def deliver(step: Step, partition: int, state: Any, sends: list[Any]) -> None:
+            """Hand findings and forwarded records to the producer, without waiting for the
+            broker: ``sends`` collects their acknowledgements, which the outbox awaits before
+            the state behind them is written."""
             for finding in step.findings:
-                pending.append(
+                sends.append(
                     await findings_topic.send(
                         key=finding.payload.subject.id.encode(), value=orjson.dumps(finding.to_dict())
                     )
                 )
             origin = f"{CRIME_STAGE}/{partition}".encode()
             for forward in step.forwards:
-                pending.append(
+                sends.append(
                     await stage_topics[forward.stage].send(
                         key=forward.key.encode(),
                         value=orjson.dumps(forward.event.to_dict()),
                         headers=[(H_ORIGIN, origin)],
                     )
                 )
-            for fut in pending:
-                await fut
             metrics.record_findings(step.findings)
             metrics.record_observations(step.observations)
             if name == CRIMES:
+                # Sent after the forwards on the same producer, so each offender-events partition
+                # has the disposals before the progress that passes them.
                 crime_progress.reached(partition, state.clock.watermark)
 
-        async def save(partition: int, state: Any, *, clock: bool = False) -> None:
-            """Write the event's state changes. Faust refuses a table write while it does not yet
-            know the changelog's partitions (seen at start-up): that is no fault of the record, so
-            wait and write again rather than dead-letter it."""
-            for attempt in range(SAVE_ATTEMPTS):
-                try:
-                    partitions.save(partition, state, clock=clock)
-                    return
-                except PartitionsMismatch:
-                    if attempt == SAVE_ATTEMPTS - 1:
-                        raise
-                    await asyncio.sleep(0.2 * (attempt + 1))
-
         async def handle(event: Any, headers: dict[str, bytes], source: str) -> None:
+            sends: list[Any] = []
+            await outbox.enter()
+            try:
+                await apply(event, headers, source, sends)
+            finally:
+                outbox.leave(sends)
+
+        async def apply(event: Any, headers: dict[str, bytes], source: str, sends: list[Any]) -> None:
             partition = event.message.partition
             state = partitions.get(partition)
             if H_PROGRESS in headers:
@@ -441,10 +451,10 @@ def build_app(
                     await dead_letter(event.key, event.value, source, MARKER_REFUSED, "progress beyond the bounds")
                     return
                 for origin, low in progress.items():
-                    await deliver(stage.progress(state, origin, low), partition, state)
+                    await deliver(stage.progress(state, origin, low), partition, state, sends)
                 if wall is not None:
-                    await deliver(stage.follow_wall_clock(state, wall), partition, state)
-                await save(partition, state, clock=True)
+                    await deliver(stage.follow_wall_clock(state, wall), partition, state, sends)
+                partitions.note_clock(partition)
                 watermarks()
                 return
             parsed = Event.from_dict(orjson.loads(event.value))  # validated by route
@@ -455,6 +465,7 @@ def build_app(
             # Count each input event in one stage only, and internal records (disposals) not at all.
             counted = counting_stage(parsed.type) == name
             step = stage.process(state, parsed, origin)
+            partitions.note_clock(partition)
             if step.rejected == DUPLICATE:
                 if counted:
                     metrics.duplicates.labels(parsed.type).inc()
@@ -468,8 +479,7 @@ def build_app(
                 return
             if counted:
                 metrics.consumed.labels(parsed.type).inc()
-            await deliver(step, partition, state)
-            await save(partition, state)
+            await deliver(step, partition, state, sends)
 
         async def run(stream: Any) -> None:
             async for event in stream.events():

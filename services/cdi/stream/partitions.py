@@ -1,20 +1,22 @@
 """Per-partition core state inside the worker, backed by a changelogged Faust table.
 
-The core reads and writes a plain dict of cases; this module remembers which keys changed while
-an event was processed and writes just those to the table afterwards (a changelog record each),
-after the event's findings were delivered. A crash in between re-delivers the event: its
+The core reads and writes a plain dict of cases; this module remembers which keys changed and
+writes just those (a changelog record each) when ``write_changes`` is called: the worker calls it
+as Faust flushes before committing offsets, once every finding and forward the changes led to is
+acknowledged (``cdi.stream.outbox``). A case changed by many events between two commits is
+written once. A crash before the write re-delivers the events since the last commit: their
 findings go out again under the same ids (at-least-once), and nothing is lost.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 
 import orjson
 
 from cdi.core.stage import PartitionState, Stage
+from cdi.stream.case_store import CaseStore
 
 CLOCK_PREFIX = b"\x00clock/"
 
@@ -50,18 +52,17 @@ class PartitionStates:
         vet_clock: Callable[[int, dict[str, Any]], bool] | None = None,
     ) -> None:
         self.stage = stage
-        self.table = table
+        self.store = CaseStore(table)
         self.origins = origins
         self.vet_clock = vet_clock  # False refuses a saved clock: the state starts with a fresh one
         self.states: dict[int, PartitionState] = {}
-        # Stores without per-partition access: the table's entries, read once after a rebalance
-        # and bucketed by their partition, waiting for the partition's first event.
-        self.unread: dict[int, list[tuple[bytes, dict[str, Any]]]] | None = None
+        self.clock_moved: set[int] = set()  # partitions whose clock is not yet written
 
     def reset(self) -> None:
         """After a rebalance: forget everything; owned partitions are rebuilt from the table."""
         self.states.clear()
-        self.unread = None
+        self.clock_moved.clear()
+        self.store.forget()
 
     def get(self, partition: int) -> PartitionState:
         state = self.states.get(partition)
@@ -69,24 +70,10 @@ class PartitionStates:
             state = self.states[partition] = self._load(partition)
         return state
 
-    def _entries(self, partition: int) -> Iterable[tuple[bytes, dict[str, Any]]]:
-        """The table's entries for ``partition``. RocksDB keeps one database per partition: read
-        just that one. Other stores (memory) are read once per rebalance for every partition."""
-        store = getattr(self.table, "data", None)
-        if hasattr(store, "_db_for_partition") and hasattr(store, "_visible_items"):
-            db = store._db_for_partition(partition)
-            return ((key, orjson.loads(raw)) for key, raw in store._visible_items(db))
-        if self.unread is None:
-            self.unread = defaultdict(list)
-            for key, raw in self.table.items():
-                value = orjson.loads(raw)
-                self.unread[value["p"]].append((key, value))
-        return self.unread.pop(partition, [])
-
     def _load(self, partition: int) -> PartitionState:
         cases = TrackedCases()
         clock: dict[str, Any] | None = None
-        for key, value in self._entries(partition):
+        for key, value in self.store.entries(partition):
             if value["p"] != partition:
                 continue
             if key.startswith(CLOCK_PREFIX):
@@ -98,30 +85,40 @@ class PartitionStates:
             state.clock.restore(clock)
         return state
 
-    def save(self, partition: int, state: PartitionState, *, clock: bool = False) -> None:
-        """Write the changed cases of ``state`` (and its clock if asked) to the table. Call inside
-        the stream iteration of an event from ``partition``: Faust sends changelog records to that
-        partition. The state is passed in, not looked up: a rebalance completing while the event
-        was in flight may have reset the lookup, and the event's changes must still be saved."""
+    def note_clock(self, partition: int) -> None:
+        """The partition's clock moved: write it with the next changes."""
+        self.clock_moved.add(partition)
+
+    def write_changes(self) -> int:
+        """Write every owned partition's changed cases, and its clock where it moved; return the
+        number of records written."""
+        written = 0
+        for partition, state in list(self.states.items()):
+            written += self.write(partition, state, clock=partition in self.clock_moved)
+        self.clock_moved.clear()
+        return written
+
+    def write(self, partition: int, state: PartitionState, *, clock: bool = False) -> int:
+        """Write the changed cases of ``state`` (and its clock if asked) to ``partition``."""
         cases = state.cases
         assert isinstance(cases, TrackedCases)
         dirty = cases.take_dirty()
+        written = len(dirty)
+        put = self.store.put
         try:
             while dirty:
                 key = next(iter(dirty))
                 case = cases.get(key)
-                if case is None:
-                    self.table.pop(key.encode(), None)
-                else:
-                    self.table[key.encode()] = orjson.dumps({"p": partition, "case": case.to_dict()})
+                value = None if case is None else orjson.dumps({"p": partition, "case": case.to_dict()})
+                put(partition, key.encode(), value)
                 dirty.discard(key)
-        except BaseException:  # a write Faust refused: keep what is unsaved for the retry
+        except BaseException:  # a write that failed: keep what is unwritten for the next flush
             cases.dirty |= dirty
             raise
         if clock:
-            self.table[CLOCK_PREFIX + str(partition).encode()] = orjson.dumps(
-                {"p": partition, "clock": state.clock.to_dict()}
-            )
+            value = orjson.dumps({"p": partition, "clock": state.clock.to_dict()})
+            put(partition, CLOCK_PREFIX + str(partition).encode(), value)
+        return written + clock
 
     def owned(self) -> Iterator[PartitionState]:
         return iter(list(self.states.values()))
