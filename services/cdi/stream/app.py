@@ -32,7 +32,7 @@ import cdi
 from cdi import reference as reference_tables
 from cdi import rules as rules_files
 from cdi.contracts import MALFORMED, Contracts, InvalidEvent
-from cdi.core.admission import FUTURE, Admission
+from cdi.core.admission import Admission
 from cdi.core.clock import NEVER
 from cdi.core.events import Event, HistoryEnded
 from cdi.core.pipeline import (
@@ -42,12 +42,10 @@ from cdi.core.pipeline import (
     REJECTION_DETAIL,
     WRONG_TOPIC,
     Monitor,
-    counting_stage,
-    rejection_detail,
 )
-from cdi.core.stage import DUPLICATE, LATE, Step
+from cdi.core.stage import Forward
 from cdi.core.times import format_time
-from cdi.core.topology import CRIME_STAGE, STAGE_TOPICS, CrimeProgress, InputProgress, stage_origins, targets
+from cdi.core.topology import STAGE_TOPICS, CrimeProgress, InputProgress, stage_origins, targets
 from cdi.settings import Settings
 from cdi.stream.dead_letters import H_SOURCE, DeadLetters
 from cdi.stream.delivery_order import DROP, LOST, REFILLED, SEEK, DeliveryOrder
@@ -57,18 +55,13 @@ from cdi.stream.labels import LabelSets
 from cdi.stream.metrics import Metrics, OpenCases, PipelineRegistry
 from cdi.stream.outbox import DeliveryFailed, Outbox
 from cdi.stream.partitions import PartitionStates
+from cdi.stream.stage_runner import H_ORIGIN, H_PROGRESS, H_WALL, MARKER_REFUSED, StageRunner
 from cdi.topics import INPUT_ROLES, TOPIC_FOR_TYPE, Topics
 
 log = logging.getLogger("cdi.worker")
 
-# Header names on the internal topics (dead letters: cdi.stream.dead_letters).
-H_ORIGIN = "cdi-origin"  # input partition an event came from, e.g. "incidents/3"
-H_PROGRESS = "cdi-progress"  # JSON {origin: low mark in ms} on progress markers
-H_WALL = "cdi-wall"  # wall clock (ms) of the sender, live mode only
-
 PROCESSING_ERROR = "processing_error"
 TOO_LARGE = "too_large"
-MARKER_REFUSED = "marker_refused"
 
 
 def _headers(event: Any) -> dict[str, bytes]:
@@ -401,85 +394,47 @@ def build_app(
         if moved:
             await broadcast(OFFENDERS, moved)
 
+    def watermarks() -> None:
+        owned = list(states[INCIDENTS].owned())
+        if owned:
+            metrics.watermark.set(max(min(s.clock.watermark for s in owned), 0) / 1000)
+            metrics.max_event.set(max(max(s.clock.max_seen for s in owned), 0) / 1000)
+
+    class Wire:
+        """The stages' sends, on this app's topics (cdi.stream.stage_runner.StageWire)."""
+
+        async def finding(self, finding: Event) -> Any:
+            return await findings_topic.send(
+                key=finding.payload.subject.id.encode(), value=orjson.dumps(finding.to_dict())
+            )
+
+        async def forward(self, forward: Forward, origin: str) -> Any:
+            return await stage_topics[forward.stage].send(
+                key=forward.key.encode(),
+                value=orjson.dumps(forward.event.to_dict()),
+                headers=[(H_ORIGIN, origin.encode())],
+            )
+
+        async def dead_letter(
+            self, key: bytes | None, value: bytes | None, source: str, reason: str, detail: str
+        ) -> None:
+            await dead_letter(key, value, source, reason, detail)
+
+    wire = Wire()
+
     def stage_agent(name: str) -> None:
-        stage = monitor.stages[name]
-        partitions = states[name]
+        runner = StageRunner(
+            name,
+            monitor.stages[name],
+            states[name],
+            outbox,
+            metrics,
+            wire,
+            implausible,
+            crime_progress if name == CRIMES else None,
+            watermarks,
+        )
         order = orders[name]
-
-        async def deliver(step: Step, partition: int, state: Any, sends: list[Any]) -> None:
-            """Hand findings and forwarded records to the producer, without waiting for the
-            broker: ``sends`` collects their acknowledgements, which the outbox awaits before
-            the state behind them is written."""
-            for finding in step.findings:
-                sends.append(
-                    await findings_topic.send(
-                        key=finding.payload.subject.id.encode(), value=orjson.dumps(finding.to_dict())
-                    )
-                )
-            origin = f"{CRIME_STAGE}/{partition}".encode()
-            for forward in step.forwards:
-                sends.append(
-                    await stage_topics[forward.stage].send(
-                        key=forward.key.encode(),
-                        value=orjson.dumps(forward.event.to_dict()),
-                        headers=[(H_ORIGIN, origin)],
-                    )
-                )
-            metrics.record_findings(step.findings)
-            metrics.record_observations(step.observations)
-            if name == CRIMES:
-                # Sent after the forwards on the same producer, so each offender-events partition
-                # has the disposals before the progress that passes them.
-                crime_progress.reached(partition, state.clock.watermark)
-
-        async def handle(event: Any, headers: dict[str, bytes], source: str) -> None:
-            sends: list[Any] = []
-            await outbox.enter()
-            try:
-                await apply(event, headers, source, sends)
-            finally:
-                outbox.leave(sends)
-
-        async def apply(event: Any, headers: dict[str, bytes], source: str, sends: list[Any]) -> None:
-            partition = event.message.partition
-            state = partitions.get(partition)
-            if H_PROGRESS in headers:
-                progress = {str(origin): int(low) for origin, low in orjson.loads(headers[H_PROGRESS]).items()}
-                wall = int(headers[H_WALL]) if H_WALL in headers else None
-                # Only the route writes these; anything that could not have come from it moves nothing.
-                if any(implausible(t) for t in [*progress.values(), *([wall] if wall is not None else [])]):
-                    await dead_letter(event.key, event.value, source, MARKER_REFUSED, "progress beyond the bounds")
-                    return
-                for origin, low in progress.items():
-                    await deliver(stage.progress(state, origin, low), partition, state, sends)
-                if wall is not None:
-                    await deliver(stage.follow_wall_clock(state, wall), partition, state, sends)
-                partitions.note_clock(partition)
-                watermarks()
-                return
-            parsed = Event.from_dict(orjson.loads(event.value))  # validated by route
-            origin = headers[H_ORIGIN].decode()
-            if implausible(parsed.at):  # bounded by route; this one was written past it
-                await dead_letter(event.key, event.value, source, FUTURE, REJECTION_DETAIL[FUTURE])
-                return
-            # Count each input event in one stage only, and internal records (disposals) not at all.
-            counted = counting_stage(parsed.type) == name
-            step = stage.process(state, parsed, origin)
-            partitions.note_clock(partition)
-            if step.rejected == DUPLICATE:
-                if counted:
-                    metrics.duplicates.labels(parsed.type).inc()
-                return
-            if step.rejected is not None:  # late, or a case grown past its bound
-                if step.rejected == LATE:
-                    metrics.late.labels(parsed.type).inc()
-                # One letter per stage that refuses it: another stage may apply the same record.
-                detail = rejection_detail(step.rejected, name)
-                await dead_letter(event.key, event.value, source, step.rejected, detail)
-                return
-            if counted:
-                metrics.consumed.labels(parsed.type).inc()
-            await deliver(step, partition, state, sends)
 
         async def run(stream: Any) -> None:
             async for event in stream.events():
@@ -492,7 +447,7 @@ def build_app(
                     f"{message.topic}:{message.partition}:{message.offset}"
                 )
                 try:
-                    await handle(event, headers, source)
+                    await runner.handle(message.partition, event.key, event.value, headers, source)
                 except Exception as exc:  # a defect or a forged internal record: keep it and go on
                     # The stack, but not the exception's message: it could quote record values.
                     log.error(
@@ -509,12 +464,6 @@ def build_app(
 
     for stage_name in STAGE_TOPICS:
         stage_agent(stage_name)
-
-    def watermarks() -> None:
-        owned = list(states[INCIDENTS].owned())
-        if owned:
-            metrics.watermark.set(max(min(s.clock.watermark for s in owned), 0) / 1000)
-            metrics.max_event.set(max(max(s.clock.max_seen for s in owned), 0) / 1000)
 
     @app.on_rebalance_complete.connect
     async def on_rebalance(sender: Any, **kwargs: Any) -> None:
