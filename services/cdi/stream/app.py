@@ -1,16 +1,19 @@
-"""The Faust application: a routing agent and one agent per stage of the core.
+"""The Faust application: wiring of the worker's parts onto Faust topics, tables and agents.
 
-``route`` reads the input topics (raw bytes), validates every record against its contract,
-dead-letters what fails, and forwards valid events to the internal topic of each stage that
-reads them, keyed as that stage keys its cases: ``case-events`` (by incident), ``crime-events``
-(by crime), ``offender-events`` (by offender). It also broadcasts each input partition's
-event-time progress to every partition of those topics, so that each stage's watermark is the
-minimum over all its inputs (see cdi.core.clock). The crime stage passes disposals on to the
-offender stage, followed by its own progress. Which stages get what, keyed how, and whose progress
-goes where, is the topology's (cdi.core.topology), which the in-process PartitionedRun shares.
+- ``route`` (an agent on the input topics) feeds each record to an ``InputRoute``
+  (cdi.stream.input_route): validated, bounded, dead-lettered or sent to the internal topic of
+  each stage that reads it, keyed as that stage keys its cases: ``case-events`` (by incident),
+  ``crime-events`` (by crime), ``offender-events`` (by offender). Input progress is kept in an
+  ``InputProgress`` and broadcast by the ``progress`` timer to every partition of those topics,
+  so that each stage's watermark is the minimum over all its inputs (cdi.core.clock).
+- One agent per stage feeds its records to a ``StageRunner`` (cdi.stream.stage_runner), which
+  runs the core per partition over a ``PartitionStates`` (cdi.stream.partitions) and hands
+  findings and forwarded disposals to the producer. The crime stage's progress goes to the
+  offender stage after its disposals (``CrimeProgress``).
+- The ``Outbox`` (cdi.stream.outbox) and ``write_state_before_commit`` write the stages' changed
+  state once per commit, after everything it led to is acknowledged (cdi.stream.case_store).
 
-Each stage agent runs the core per partition, with case state in a changelogged table, and
-sends findings to the findings topic, keyed by subject.
+The topology itself (routes, keys, which input drives which clock) is cdi.core.topology.
 """
 
 from __future__ import annotations
@@ -31,37 +34,35 @@ from prometheus_client import CollectorRegistry
 import cdi
 from cdi import reference as reference_tables
 from cdi import rules as rules_files
-from cdi.contracts import MALFORMED, Contracts, InvalidEvent
+from cdi.contracts import Contracts
 from cdi.core.admission import Admission
 from cdi.core.clock import NEVER
-from cdi.core.events import Event, HistoryEnded
+from cdi.core.events import Event
 from cdi.core.pipeline import (
     CRIMES,
     INCIDENTS,
     OFFENDERS,
-    REJECTION_DETAIL,
-    WRONG_TOPIC,
     Monitor,
 )
 from cdi.core.stage import Forward
 from cdi.core.times import format_time
-from cdi.core.topology import STAGE_TOPICS, CrimeProgress, InputProgress, stage_origins, targets
+from cdi.core.topology import STAGE_TOPICS, CrimeProgress, InputProgress, stage_origins
 from cdi.settings import Settings
 from cdi.stream.dead_letters import H_SOURCE, DeadLetters
 from cdi.stream.delivery_order import DROP, LOST, REFILLED, SEEK, DeliveryOrder
 from cdi.stream.end_markers import EndMarkerPolicy
 from cdi.stream.http import serve as serve_http
+from cdi.stream.input_route import InputRoute
 from cdi.stream.labels import LabelSets
 from cdi.stream.metrics import Metrics, OpenCases, PipelineRegistry
 from cdi.stream.outbox import DeliveryFailed, Outbox
 from cdi.stream.partitions import PartitionStates
-from cdi.stream.stage_runner import H_ORIGIN, H_PROGRESS, H_WALL, MARKER_REFUSED, StageRunner
-from cdi.topics import INPUT_ROLES, TOPIC_FOR_TYPE, Topics
+from cdi.stream.stage_runner import H_ORIGIN, H_PROGRESS, H_WALL, StageRunner
+from cdi.topics import INPUT_ROLES, Topics
 
 log = logging.getLogger("cdi.worker")
 
 PROCESSING_ERROR = "processing_error"
-TOO_LARGE = "too_large"
 
 
 def _headers(event: Any) -> dict[str, bytes]:
@@ -251,8 +252,6 @@ def build_app(
     write_state_before_commit(app, write_state)
 
     role_of = {topics.name(role): role for role in INPUT_ROLES}
-    admission = Admission(config.admission)
-    end_markers = EndMarkerPolicy(settings.end_marker_policy(), settings.replay_key)
     letters = DeadLetters(settings.dead_letter_payload)
     # Holes in the offsets each agent meets: the route's input partitions, each stage's own.
     orders = {name: DeliveryOrder() for name in ("route", *STAGE_TOPICS)}
@@ -283,45 +282,6 @@ def build_app(
     async def broadcast_inputs(report: dict[str, int]) -> None:
         for name, mine in InputProgress.per_stage(report).items():
             await broadcast(name, mine)
-
-    async def refuse(event: Any, origin: str, source: str, reason: str, detail: str, path: str = "") -> None:
-        metrics.invalid.labels(reason).inc()
-        log.warning("dead-lettered a record from %s: %s at %s", origin, reason, path or "/")
-        await dead_letter(event.key, event.value, source, reason, detail)
-
-    async def admit(event: Any, origin: str, source: str) -> None:
-        """Validate one input record, bound its event time, and pass it on or dead-letter it."""
-        message = event.message
-        role = role_of[message.topic]
-        metrics.lag.observe(max(time.time() - message.timestamp, 0.0))
-        metrics.last_processed.set(time.time())
-        raw = event.value
-        if raw is None or len(raw) > settings.max_record_bytes:
-            size = "no value" if raw is None else f"{len(raw)} bytes, above CDI_MAX_RECORD_BYTES"
-            await refuse(event, origin, source, TOO_LARGE if raw else MALFORMED, f"record has {size}")
-            return
-        try:
-            parsed = contracts.decode(raw)
-        except InvalidEvent as exc:
-            await refuse(event, origin, source, exc.reason, exc.detail, exc.path)
-            return
-        if isinstance(parsed.payload, HistoryEnded):
-            refused = end_markers.refusal(raw, _headers(event))
-            if refused is not None:
-                await refuse(event, origin, source, MARKER_REFUSED, refused)
-                return
-        elif TOPIC_FOR_TYPE.get(parsed.type) != role:
-            await refuse(event, origin, source, WRONG_TOPIC, f"a {parsed.type} event does not belong on {role}")
-            return
-        # Bounded before it touches any clock: one record dated 9999 must not move a watermark.
-        rejected = admission.judge(origin, parsed.at, int(time.time() * 1000) if live else None)
-        if rejected is not None:
-            await refuse(event, origin, source, rejected, REJECTION_DETAIL[rejected], "/occurred_at")
-            return
-        if isinstance(parsed.payload, HistoryEnded):  # a control marker, not counted as an event
-            await broadcast_inputs(input_progress.ended(origin, parsed.at))
-            return
-        await forward(event, parsed, origin, source)
 
     async def in_order(order: DeliveryOrder, reader: str, message: Any) -> bool:
         """False for a record to leave alone: Faust skipped records before it, and a seek back
@@ -357,51 +317,15 @@ def build_app(
             )
         return verdict != DROP
 
-    @app.agent(inputs)
-    async def route(stream: Any) -> None:
-        async for event in stream.events():
-            message = event.message
-            if not await in_order(orders["route"], "route", message):
-                continue
-            origin = f"{role_of.get(message.topic, message.topic)}/{message.partition}"
-            source = f"{message.topic}:{message.partition}:{message.offset}"
-            try:
-                await admit(event, origin, source)
-            except Exception as exc:  # a defect no check foresaw: keep the record, keep routing
-                log.error(
-                    "routing failed (%s) for a record from %s\n%s",
-                    type(exc).__name__,
-                    origin,
-                    "".join(traceback.format_tb(exc.__traceback__)),
-                )
-                await dead_letter(event.key, event.value, source, PROCESSING_ERROR, type(exc).__name__)
-
-    async def forward(event: Any, parsed: Event, origin: str, source: str) -> None:
-        headers = [(H_ORIGIN, origin.encode()), (H_SOURCE, source.encode())]
-        for name, key in targets(monitor.stages, parsed):
-            await stage_topics[name].send(key=key.encode(), value=event.value, headers=headers)
-        input_progress.saw(origin, parsed.at)
-
-    @app.timer(settings.progress_interval)
-    async def progress() -> None:
-        """Tell every stage partition how far each input partition has got, including quiet ones
-        (in live mode the wall clock rides along); and the offender stage how far the crime
-        stage has got."""
-        report = input_progress.report(live)
-        if report:
-            await broadcast_inputs(report)
-        moved = crime_progress.report()
-        if moved:
-            await broadcast(OFFENDERS, moved)
-
-    def watermarks() -> None:
-        owned = list(states[INCIDENTS].owned())
-        if owned:
-            metrics.watermark.set(max(min(s.clock.watermark for s in owned), 0) / 1000)
-            metrics.max_event.set(max(max(s.clock.max_seen for s in owned), 0) / 1000)
-
     class Wire:
-        """The stages' sends, on this app's topics (cdi.stream.stage_runner.StageWire)."""
+        """Every send of the route and the stages, on this app's topics
+        (cdi.stream.input_route.RouteWire, cdi.stream.stage_runner.StageWire)."""
+
+        async def to_stage(self, stage: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]]) -> None:
+            await stage_topics[stage].send(key=key, value=value, headers=headers)
+
+        async def progress(self, report: dict[str, int]) -> None:
+            await broadcast_inputs(report)
 
         async def finding(self, finding: Event) -> Any:
             return await findings_topic.send(
@@ -421,6 +345,58 @@ def build_app(
             await dead_letter(key, value, source, reason, detail)
 
     wire = Wire()
+
+    input_route = InputRoute(
+        contracts,
+        monitor.stages,
+        Admission(config.admission),
+        EndMarkerPolicy(settings.end_marker_policy(), settings.replay_key),
+        input_progress,
+        metrics,
+        wire,
+        settings.max_record_bytes,
+        (lambda: int(time.time() * 1000)) if live else None,
+    )
+
+    @app.agent(inputs)
+    async def route(stream: Any) -> None:
+        async for event in stream.events():
+            message = event.message
+            if not await in_order(orders["route"], "route", message):
+                continue
+            role = role_of.get(message.topic, message.topic)
+            origin = f"{role}/{message.partition}"
+            source = f"{message.topic}:{message.partition}:{message.offset}"
+            try:
+                await input_route.admit(
+                    role, origin, source, event.key, event.value, _headers(event), message.timestamp
+                )
+            except Exception as exc:  # a defect no check foresaw: keep the record, keep routing
+                log.error(
+                    "routing failed (%s) for a record from %s\n%s",
+                    type(exc).__name__,
+                    origin,
+                    "".join(traceback.format_tb(exc.__traceback__)),
+                )
+                await dead_letter(event.key, event.value, source, PROCESSING_ERROR, type(exc).__name__)
+
+    @app.timer(settings.progress_interval)
+    async def progress() -> None:
+        """Tell every stage partition how far each input partition has got, including quiet ones
+        (in live mode the wall clock rides along); and the offender stage how far the crime
+        stage has got."""
+        report = input_progress.report(live)
+        if report:
+            await broadcast_inputs(report)
+        moved = crime_progress.report()
+        if moved:
+            await broadcast(OFFENDERS, moved)
+
+    def watermarks() -> None:
+        owned = list(states[INCIDENTS].owned())
+        if owned:
+            metrics.watermark.set(max(min(s.clock.watermark for s in owned), 0) / 1000)
+            metrics.max_event.set(max(max(s.clock.max_seen for s in owned), 0) / 1000)
 
     def stage_agent(name: str) -> None:
         runner = StageRunner(
