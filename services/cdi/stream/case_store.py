@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, MutableMapping
+from functools import cached_property
 from typing import Any
 
 import orjson
@@ -34,7 +35,7 @@ class CaseStore:
     def entries(self, partition: int) -> Iterable[tuple[bytes, dict[str, Any]]]:
         """The table's entries for ``partition``. RocksDB keeps one database per partition: read
         just that one. Other stores (memory) are read once per rebalance for every partition."""
-        store = self._rocksdb()
+        store = self._rocksdb
         if store is not None:
             db = store._db_for_partition(partition)
             return ((key, orjson.loads(raw)) for key, raw in store._visible_items(db))
@@ -55,7 +56,7 @@ class CaseStore:
             else:
                 self.table[key] = value
             return
-        rocksdb = self._rocksdb()
+        rocksdb = self._rocksdb
         if rocksdb is not None:
             db = rocksdb._db_for_partition(partition)
             if value is None:
@@ -77,7 +78,9 @@ class CaseStore:
         else:
             self.table.send_changelog(partition, key, value)  # type: ignore[attr-defined]
 
+    @cached_property
     def _rocksdb(self) -> Any:
+        """The table's RocksDB store, else None; looked up once (Faust keeps one store per table)."""
         store = getattr(self.table, "data", None)
         if hasattr(store, "_db_for_partition") and hasattr(store, "_visible_items"):
             return store

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Protocol
 
 H_SOURCE = "cdi-source"  # topic:partition:offset of the original record
 H_REASON = "cdi-reason"
@@ -25,6 +26,15 @@ H_STUB = "cdi-stub"  # "hash" or "too_large": the value is empty, the record is 
 MAX_LETTER_BYTES = 900 * 1024
 MAX_KEY_BYTES = 1024
 MAX_DETAIL_BYTES = 500
+
+
+class DeadLetterSend(Protocol):
+    """Sends a record to the dead-letter topic with its reason and detail; returns once the
+    broker has acknowledged it (the route and the stages both send through one)."""
+
+    async def dead_letter(
+        self, key: bytes | None, value: bytes | None, source: str, reason: str, detail: str
+    ) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

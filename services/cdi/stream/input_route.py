@@ -21,7 +21,7 @@ from cdi.core.events import HistoryEnded
 from cdi.core.pipeline import REJECTION_DETAIL, WRONG_TOPIC
 from cdi.core.stage import Stage
 from cdi.core.topology import TOPIC_FOR_TYPE, InputProgress, targets
-from cdi.stream.dead_letters import H_SOURCE
+from cdi.stream.dead_letters import H_SOURCE, DeadLetterSend
 from cdi.stream.end_markers import EndMarkerPolicy
 from cdi.stream.metrics import Metrics
 from cdi.stream.stage_runner import H_ORIGIN, MARKER_REFUSED
@@ -33,16 +33,13 @@ TOO_LARGE = "too_large"
 Headers = list[tuple[str, bytes]]
 
 
-class RouteWire(Protocol):
+class RouteWire(DeadLetterSend, Protocol):
     """What the route sends: an event to a stage's topic (returns once the producer has it), a
-    progress report to every partition of the stages it concerns, a dead letter (returns once
-    acknowledged)."""
+    progress report to every partition of the stages it concerns, a dead letter as
+    ``DeadLetterSend``."""
 
     async def to_stage(self, stage: str, key: bytes, value: bytes, headers: Headers) -> None: ...
     async def progress(self, report: dict[str, int]) -> None: ...
-    async def dead_letter(
-        self, key: bytes | None, value: bytes | None, source: str, reason: str, detail: str
-    ) -> None: ...
 
 
 @dataclass

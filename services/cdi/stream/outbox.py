@@ -50,7 +50,9 @@ class Outbox:
         gathered.add_done_callback(self._acknowledged)
 
     def _acknowledged(self, done: asyncio.Future[list[object]]) -> None:
-        failures = [result for result in done.result() if isinstance(result, BaseException)]
+        # Cancelled as a whole (the loop closing), the sends count as failed, not as settled.
+        results = [asyncio.CancelledError()] if done.cancelled() else done.result()
+        failures = [result for result in results if isinstance(result, BaseException)]
         if failures and self._failure is None:
             self._failure = failures[0]
         self._settle_one()

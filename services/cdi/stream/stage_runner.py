@@ -20,6 +20,7 @@ from cdi.core.events import Event
 from cdi.core.pipeline import REJECTION_DETAIL, counting_stage, rejection_detail
 from cdi.core.stage import CRIMES, DUPLICATE, LATE, Forward, PartitionState, Stage, Step
 from cdi.core.topology import CRIME_STAGE, CrimeProgress, origin_name
+from cdi.stream.dead_letters import DeadLetterSend
 from cdi.stream.metrics import Metrics
 from cdi.stream.outbox import Outbox
 from cdi.stream.partitions import PartitionStates
@@ -32,16 +33,12 @@ H_WALL = "cdi-wall"  # wall clock (ms) of the sender, live mode only
 MARKER_REFUSED = "marker_refused"
 
 
-class StageWire(Protocol):
+class StageWire(DeadLetterSend, Protocol):
     """What a stage sends. ``finding`` and ``forward`` return once the producer has the record,
-    with an awaitable for the broker's acknowledgement; ``dead_letter`` returns once it is
-    acknowledged."""
+    with an awaitable for the broker's acknowledgement; a dead letter as ``DeadLetterSend``."""
 
     async def finding(self, finding: Event) -> Awaitable[Any]: ...
     async def forward(self, forward: Forward, origin: str) -> Awaitable[Any]: ...
-    async def dead_letter(
-        self, key: bytes | None, value: bytes | None, source: str, reason: str, detail: str
-    ) -> None: ...
 
 
 @dataclass
