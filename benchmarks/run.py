@@ -230,7 +230,7 @@ def markdown(result: dict[str, Any]) -> str:
     load = ", ".join(str(x) for x in m["load_average_at_start"])
     rows = [
         ("offline", "`cdi backtest` subprocess, wall clock with start-up", ms["offline"]),
-        ("one worker", "`cdi worker`, all rules, first record it wrote to last", ms["one_worker"]),
+        ("one worker", "`cdi worker`, all rules, first input record to its last write", ms["one_worker"]),
         ("two workers", "two `cdi worker` in one group", ms["two_workers"]),
         ("Faust floor", "bare Faust app, worker's settings, agent only counts", ms["faust_floor"]),
         ("ceiling", "raw aiokafka `getmany`, no group, no processing", ms["ceiling"]),

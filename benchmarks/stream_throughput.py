@@ -6,7 +6,11 @@ recovered, one stable group of all of them) before the history is published: sta
 rebalances are not measured. The publisher (20,000 events/s and more) outruns the workers, so they
 drain a backlog: their ceiling, not a live force's rate (a few events per second). Progress and
 completion are read from the broker (benchmarks/drain.py), never from the workers' ``/metrics``,
-and the time is the window from the first record the workers wrote to the last.
+and the time is the window from the first input record published to the last record the workers
+wrote (the workers wait, ready, before the first is published). Until 2026-12-02 it began at the
+first record the workers wrote to their stage topics; a stage that applies its input directly
+(cdi.stream.direct_reads) may write none there for a while, so the input's first record is the
+start now.
 
     python benchmarks/stream_throughput.py [--days 7] [--workers 1]   # CDI_KAFKA_BOOTSTRAP, else Kafka from Maven
 """
@@ -22,6 +26,7 @@ import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -40,7 +45,7 @@ from cdi.topics import INPUT_ROLES, INTERNAL_ROLES, Topics, ensure_topics
 class StreamRun:
     workers: int
     records: int  # records on the input topics: the history's events and its end markers
-    seconds: float  # from the first record the workers wrote to the last
+    seconds: float  # from the first input record to the last record the workers wrote
     ready_s: float  # from launch to every worker ready in one stable group
     written: dict[str, int]  # records the workers wrote, by topic (namespace prefix removed)
 
@@ -53,10 +58,10 @@ class StreamRun:
         return sum(self.written.values()) / self.records
 
 
-def bench_settings(bootstrap: str) -> Settings:
+def bench_settings(bootstrap: str, **changes: Any) -> Settings:
     """The tests' private namespace and quick group join, with the worker's default progress
     interval (the tests use 0.2 s to finish sooner; a deployment runs with the default)."""
-    return isolated_settings(bootstrap, progress_interval=Settings().progress_interval)
+    return isolated_settings(bootstrap, progress_interval=Settings().progress_interval, **changes)
 
 
 def _ready(worker: WorkerProcess) -> bool:
@@ -92,11 +97,11 @@ def wait_ready(workers: Sequence[WorkerProcess], watch: BrokerWatch, group: str,
         time.sleep(0.5)
 
 
-def run_workers(bootstrap: str, lines: Sequence[bytes], workers: int = 1) -> tuple[StreamRun, Settings]:
+def run_workers(bootstrap: str, lines: Sequence[bytes], workers: int = 1, **changes: Any) -> tuple[StreamRun, Settings]:
     """Start ``workers`` workers in a fresh namespace, publish ``lines`` (with end markers), and
     measure how long they take to work through them. Returns the run and the namespace's settings
-    (its input topics stay, for other measures to read)."""
-    settings = bench_settings(bootstrap)
+    (its input topics stay, for other measures to read). ``changes``: other worker settings."""
+    settings = bench_settings(bootstrap, **changes)
     ensure_topics(settings)
     topics = Topics(settings.topic_prefix)
     inputs = [topics.name(role) for role in INPUT_ROLES]
@@ -126,7 +131,7 @@ def run_workers(bootstrap: str, lines: Sequence[bytes], workers: int = 1) -> tup
                 label=label,
                 alive=lambda: _died(processes),
             )
-            first = watch.first_write(stages)
+            first = watch.first_write(inputs)
             last = watch.last_write(done.written)
     finally:
         for worker in processes:
@@ -146,12 +151,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--days", type=int, default=7)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--no-direct-reads", action="store_true", help="CDI_DIRECT_READS=false: every record through the stage topics"
+    )
     args = parser.parse_args()
     sim = simulate(SimulationOptions(days=args.days, seed=1))
     lines = [orjson.dumps(e) for e in sim.events]
 
     def measure(bootstrap: str) -> None:
-        run, _ = run_workers(bootstrap, lines, args.workers)
+        run, _ = run_workers(bootstrap, lines, args.workers, direct_reads=not args.no_direct_reads)
         say(f"launch to ready: {run.ready_s:.1f} s")
         say(f"{run.records:,} input records in {run.seconds:.2f} s: {run.rate:,.0f} records/s")
         say(f"records written per input record: {run.messages_per_record:.2f} {run.written}")

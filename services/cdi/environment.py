@@ -82,6 +82,11 @@ class Environment(BaseSettings):
         1.0, ge=0.1, le=600, description="consumer heartbeat, seconds; must be below the session timeout"
     )
     standby_replicas: int = Field(0, ge=0, le=10, description="Faust standby replicas of the case tables")
+    direct_reads: bool = Field(
+        True,
+        description="a stage applies input records already on its own partition, without the hop through "
+        "its stage topic (false: every record goes through the stage topics)",
+    )
     instance_id: str | None = Field(
         None,
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$",

@@ -67,6 +67,9 @@ class Settings:
     session_timeout: float = 10.0  # CDI_SESSION_TIMEOUT: consumer group session timeout, seconds
     heartbeat_interval: float = 1.0  # CDI_HEARTBEAT_INTERVAL
     standby_replicas: int = 0  # CDI_STANDBY_REPLICAS: Faust table standbys
+    # CDI_DIRECT_READS: each stage applies the input records already on its own partition instead of
+    # sending them round its stage topic (cdi.stream.direct_reads); false sends every record round.
+    direct_reads: bool = True
     # CDI_INSTANCE_ID: a name unique to this worker and stable across its restarts (a StatefulSet
     # pod name, a compose service name) makes it a static consumer group member: restarted after a
     # crash it takes its partitions back at once instead of after the session timeout. Unset:
@@ -115,6 +118,7 @@ class Settings:
             session_timeout=env.session_timeout,
             heartbeat_interval=env.heartbeat_interval,
             standby_replicas=env.standby_replicas,
+            direct_reads=env.direct_reads,
             instance_id=env.instance_id,
             log_level=env.log_level,
             security=KafkaSecurity.from_env(),
@@ -146,6 +150,7 @@ class Settings:
             "session_timeout": "CDI_SESSION_TIMEOUT",
             "heartbeat_interval": "CDI_HEARTBEAT_INTERVAL",
             "standby_replicas": "CDI_STANDBY_REPLICAS",
+            "direct_reads": "CDI_DIRECT_READS",
             "instance_id": "CDI_INSTANCE_ID",
             "log_level": "CDI_LOG_LEVEL",
             "end_markers": "CDI_END_MARKERS",

@@ -165,12 +165,17 @@ def build_outcomes(cases: list[dict]) -> Scenario:
     st.lists(outcome_case, min_size=1, max_size=8),
     st.integers(1, 3),
     st.integers(1, 3),
+    st.booleans(),
     st.randoms(use_true_random=False),
 )
 def test_the_stream_topology_gives_the_offline_findings_for_any_partitioning_and_timing(
-    incidents, outcomes, inputs, stages, rnd
+    incidents, outcomes, inputs, stages, direct, rnd
 ):
+    """``direct``: stages read their own input topics, co-partitioned (cdi.stream.direct_reads)."""
     from cdi.core.partitioned_run import run_partitioned
+
+    if direct:
+        stages = inputs
 
     records = build(incidents).records + build_outcomes(outcomes).records
     for n, record in enumerate(records):
@@ -179,4 +184,4 @@ def test_the_stream_topology_gives_the_offline_findings_for_any_partitioning_and
     bound = CONFIG.allowed_lateness_ms - 1
     shuffled = sorted(events, key=lambda e: e.at + rnd.randint(0, bound))
     offline = run_single(shuffled)
-    assert run_partitioned(MONITOR, shuffled, inputs, stages, random.Random(rnd.random())) == offline
+    assert run_partitioned(MONITOR, shuffled, inputs, stages, random.Random(rnd.random()), direct) == offline

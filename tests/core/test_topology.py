@@ -12,6 +12,8 @@ from cdi.core.stage import CRIMES, INCIDENTS, OFFENDERS
 from cdi.core.topology import (
     FEEDS,
     INPUT_ROLES,
+    KEY_FIELD,
+    READER,
     ROUTES,
     STAGE_TOPICS,
     TOPIC_FOR_TYPE,
@@ -168,3 +170,25 @@ def test_crime_progress_reports_only_the_partitions_that_moved():
 def test_the_partitioned_run_partitions_a_key_the_same_way_every_time():
     assert partition_of("C1", 3) == partition_of("C1", 3)
     assert {partition_of(f"C{n}", 3) for n in range(30)} == {0, 1, 2}
+
+
+def test_each_input_topic_is_read_by_the_stage_keyed_as_it_is():
+    """The reader of an input topic keys its cases by the topic's own key, so that an event read
+    from partition p belongs to partition p of the reader's table (cdi.stream.direct_reads)."""
+    s = Scenario()
+    s.opened("I1", 1, "BURGLARY")
+    s.updated("I1", 2, "BURGLARY", "ASB")
+    s.closed("I1", 3, "ASB")
+    s.crime("C1", "I1", 4)
+    s.reclassified("C1", 5, "105A", "8N")
+    s.cancelled("C1", 6)
+    s.outcome("C1", 7, 1)
+    s.history("PR-0000aaaa", 8, [])
+    seen = set()
+    for event in s.events():
+        role = TOPIC_FOR_TYPE[event.type]
+        reader = READER[role]
+        assert reader in FEEDS[role]
+        assert dict(targets(STAGES, event))[reader] == event.to_dict()["payload"][KEY_FIELD[role]]
+        seen.add(role)
+    assert seen == set(INPUT_ROLES) == set(READER)

@@ -102,3 +102,39 @@ def test_the_runner_raises_on_progress_counts_once_names_the_stage_and_writes_st
     assert sample(registry, "cdi_events_late_total", type="incident.opened") == 1
     assert set(table) == {b"I1", b"\x00clock/0"}
     assert orjson.loads(table[b"\x00clock/0"])["clock"]["lows"] == {origin: low for origin in ORIGINS}
+
+
+def test_a_stage_reading_its_input_itself_follows_that_partition_from_the_records_not_the_markers():
+    """With direct reads, incident partition 0 reads incidents/0 itself: a marker about incidents/0
+    (which could reach it, after a crash, before records it covers are read again) moves nothing
+    there, while the advance the route makes after each record does; markers about other inputs,
+    and about incidents/0 on another partition, are heeded."""
+    story = Scenario()
+    opened = story.opened("I1", 0)
+    stage = MONITOR.stages[INCIDENTS]
+    origins = ("incidents/0", "incidents/1", "crimes/0")
+    states = PartitionStates(stage, {}, origins)
+    runner = StageRunner(
+        INCIDENTS,
+        stage,
+        states,
+        Outbox(),
+        Metrics(CollectorRegistry(), CONFIG.version, "test"),
+        Wire(),
+        lambda at: False,
+        own_roles=frozenset({"incidents"}),
+    )
+    low = BASE + 5 * MS_PER_HOUR
+    marker = {H_PROGRESS: orjson.dumps({origin: low for origin in origins})}
+
+    async def feed() -> None:
+        await runner.apply(0, Event.from_dict(opened), "incidents/0", b"I1", orjson.dumps(opened), "s:0")
+        for partition in (0, 1):
+            await runner.handle(partition, None, b"", marker, f"cdi.case-events:{partition}:0")
+        await runner.advance(0, "incidents/0", BASE + 2 * MS_PER_HOUR)
+
+    asyncio.run(feed())
+    # Partition 0: incidents/0 from the record (its time less the lateness), then the advance.
+    assert states.get(0).clock.lows == {"incidents/0": BASE + 2 * MS_PER_HOUR, "incidents/1": low, "crimes/0": low}
+    # Partition 1 follows incidents/1 itself, and heard of incidents/0 from the marker.
+    assert states.get(1).clock.lows == {"incidents/0": low, "crimes/0": low}

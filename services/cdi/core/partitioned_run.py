@@ -5,8 +5,12 @@ Events go to input partitions by key, the route forwards each to the stage parti
 it (``topology.targets``) and reports input progress (``InputProgress``); the crime stage
 forwards disposals to the offender stage, then its own progress (``CrimeProgress``). Every queue
 keeps its order, as a Kafka partition does, and the queues are drained in a random interleaving;
-progress is reported at random moments, where the worker reports it on a timer. Property tests
-use it to show that findings depend neither on partitioning nor on timing.
+progress is reported at random moments, where the worker reports it on a timer. With
+``direct``, the stage that reads an input topic applies an event at once where its key lands on
+its own partition of the same number (the worker's direct reads, cdi.stream.direct_reads), so that
+event overtakes whatever waits on that stage partition; that partition then follows the input
+partition's progress from its records and ignores the markers about it. Property tests use it to show that
+findings depend neither on partitioning nor on timing.
 """
 
 from __future__ import annotations
@@ -23,12 +27,14 @@ from cdi.core.stage import CRIMES, LATE, OFFENDERS, Step
 from cdi.core.topology import (
     CRIME_STAGE,
     INPUT_ROLES,
+    READER,
     STAGE_TOPICS,
     STAGES,
     CrimeProgress,
     InputProgress,
     input_route,
     origin_name,
+    origin_role,
     stage_origins,
     targets,
 )
@@ -68,11 +74,14 @@ class _End:  # the publisher's history.ended marker on an input partition
 class PartitionedRun:
     """``inputs`` partitions per input topic, ``partitions`` per stage topic."""
 
-    def __init__(self, monitor: Monitor, inputs: int, partitions: int, rng: random.Random) -> None:
+    def __init__(
+        self, monitor: Monitor, inputs: int, partitions: int, rng: random.Random, direct: bool = False
+    ) -> None:
         self.monitor = monitor
         self.inputs = inputs
         self.partitions = partitions
         self.rng = rng
+        self.direct = direct and inputs == partitions  # co-partitioned only with equal counts
         counts = {role: inputs for role in INPUT_ROLES} | {STAGE_TOPICS[name]: partitions for name in STAGES}
         origins = stage_origins(counts)
         self.states = {
@@ -114,16 +123,38 @@ class PartitionedRun:
 
     def _route(self, origin: str) -> None:
         item = self.queues[origin].popleft()
+        reader = READER[origin_role(origin)]
+        own = int(origin.split("/")[1])  # the reader's partition that follows this input partition
         if isinstance(item, _End):
-            self._broadcast_inputs(self.progress.ended(origin, item.at))
+            report = self.progress.ended(origin, item.at)
+            if self.direct:
+                self._apply(reader, own, _Progress(report))
+            self._broadcast_inputs(report)
             return
+        applied = False
         for name, key in targets(self.monitor.stages, item):
-            self.inbox[(name, partition_of(key, self.partitions))].append(_Record(origin, item))
+            partition = partition_of(key, self.partitions)
+            if self.direct and name == reader and partition == own:
+                self._apply(name, partition, _Record(origin, item))
+                applied = True
+            else:
+                self.inbox[(name, partition)].append(_Record(origin, item))
+        if self.direct and not applied:
+            self._apply(reader, own, _Progress({origin: item.at - self.progress.lateness_ms}))
         if self.progress.saw(origin, item.at) and self.rng.random() < INPUT_PROGRESS_CHANCE:
             self._broadcast_inputs(self.progress.report(live=False))
 
     def _work(self, name: str, partition: int) -> None:
         item = self.inbox[(name, partition)].popleft()
+        if self.direct and isinstance(item, _Progress):  # not the markers about inputs it follows itself
+            item = _Progress({o: low for o, low in item.lows.items() if not self._follows(name, partition, o)})
+        self._apply(name, partition, item)
+
+    def _follows(self, name: str, partition: int, origin: str) -> bool:
+        role = origin_role(origin)
+        return role in READER and READER[role] == name and origin == origin_name(role, partition)
+
+    def _apply(self, name: str, partition: int, item: _Record | _Progress) -> None:
         stage, state = self.monitor.stages[name], self.states[name][partition]
         if isinstance(item, _Progress):
             for origin, low in item.lows.items():
@@ -156,11 +187,11 @@ class PartitionedRun:
 
 
 def run_partitioned(
-    monitor: Monitor, events: list[Event], inputs: int, stages: int, rng: random.Random
+    monitor: Monitor, events: list[Event], inputs: int, stages: int, rng: random.Random, direct: bool = False
 ) -> list[dict[str, Any]]:
     """Every finding of ``events`` run partitioned, as dicts sorted by (event id, type), to
     compare with an offline run's. The history ends at its latest event."""
-    run = PartitionedRun(monitor, inputs, stages, rng)
+    run = PartitionedRun(monitor, inputs, stages, rng, direct)
     run.publish(events)
     run.end(max(e.at for e in events))
     run.run()

@@ -60,6 +60,18 @@ ROUTES: dict[str, tuple[str, ...]] = {
 }
 
 
+# The stage that reads each input topic itself, instead of through its internal topic: the one
+# that keys its cases as the topic is keyed, so that (with equal partition counts and one
+# partitioner) nearly every record is already on the partition that holds its case. Others it
+# sends on, as every stage did before (cdi.stream.direct_reads decides per record).
+READER: dict[str, str] = {
+    "incidents": INCIDENTS,
+    "crimes": CRIMES,
+    "outcomes": CRIMES,
+    "offender-history": OFFENDERS,
+}
+
+
 def _fed_by(role: str) -> tuple[str, ...]:
     types = [event_type for event_type, on in TOPIC_FOR_TYPE.items() if on == role]
     return tuple(name for name in STAGES if any(name in ROUTES[event_type] for event_type in types))

@@ -1,12 +1,15 @@
 """The Faust application: wiring of the worker's parts onto Faust topics, tables and agents.
 
-- ``route`` (an agent on the input topics) feeds each record to an ``InputRoute``
-  (cdi.stream.input_route): validated, bounded, dead-lettered or sent to the internal topic of
-  each stage that reads it, keyed as that stage keys its cases: ``case-events`` (by incident),
-  ``crime-events`` (by crime), ``offender-events`` (by offender). Input progress is kept in an
-  ``InputProgress`` and broadcast by the ``progress`` timer to every partition of those topics,
-  so that each stage's watermark is the minimum over all its inputs (cdi.core.clock).
-- One agent per stage feeds its records to a ``StageRunner`` (cdi.stream.stage_runner), which
+- One agent per stage reads the input topics keyed as its cases are (cdi.core.topology.READER:
+  incidents; crimes and outcomes; offender history) and its own internal topic (``case-events``
+  by incident, ``crime-events`` by crime, ``offender-events`` by offender).
+- An input record goes to the ``InputRoute`` (cdi.stream.input_route): validated, bounded,
+  dead-lettered, or handed to each stage that reads it: applied at once where the reading stage
+  holds its case on this partition (cdi.stream.direct_reads), else sent to that stage's topic.
+  Input progress is kept in an ``InputProgress`` and broadcast by the ``progress`` timer to
+  every partition of those topics, so that each stage's watermark is the minimum over all its
+  inputs (cdi.core.clock).
+- A record of a stage's own topic goes to its ``StageRunner`` (cdi.stream.stage_runner), which
   runs the core per partition over a ``PartitionStates`` (cdi.stream.partitions) and hands
   findings and forwarded disposals to the producer. The crime stage's progress goes to the
   offender stage after its disposals (``CrimeProgress``).
@@ -46,10 +49,11 @@ from cdi.core.pipeline import (
 )
 from cdi.core.stage import Forward
 from cdi.core.times import format_time
-from cdi.core.topology import STAGE_TOPICS, CrimeProgress, InputProgress, stage_origins
+from cdi.core.topology import READER, STAGE_TOPICS, CrimeProgress, InputProgress, stage_origins
 from cdi.settings import Settings
 from cdi.stream.dead_letters import H_SOURCE, DeadLetters
 from cdi.stream.delivery_order import DROP, LOST, REFILLED, SEEK, DeliveryOrder
+from cdi.stream.direct_reads import DirectReads
 from cdi.stream.end_markers import EndMarkerPolicy
 from cdi.stream.http import serve as serve_http
 from cdi.stream.input_route import InputRoute
@@ -192,7 +196,6 @@ def build_app(
     def raw_topic(role: str, **kwargs: Any) -> Any:
         return app.topic(topics.name(role), key_type=bytes, value_type=bytes, **kwargs)
 
-    inputs = app.topic(*(topics.name(role) for role in INPUT_ROLES), key_type=bytes, value_type=bytes)
     stage_topics = {name: raw_topic(role, partitions=partition_counts[role]) for name, role in STAGE_TOPICS.items()}
     findings_topic = raw_topic("findings")
     dead_letters = raw_topic("dead-letters")
@@ -253,8 +256,8 @@ def build_app(
 
     role_of = {topics.name(role): role for role in INPUT_ROLES}
     letters = DeadLetters(settings.dead_letter_payload)
-    # Holes in the offsets each agent meets: the route's input partitions, each stage's own.
-    orders = {name: DeliveryOrder() for name in ("route", *STAGE_TOPICS)}
+    # Holes in the offsets each stage agent meets, on its input partitions and its own.
+    orders = {name: DeliveryOrder() for name in STAGE_TOPICS}
     input_progress = InputProgress(lateness)  # route: low mark per input partition it has read
     crime_progress = CrimeProgress()  # crime stage: watermark once its forwards are sent, by partition
 
@@ -346,6 +349,28 @@ def build_app(
 
     wire = Wire()
 
+    def watermarks() -> None:
+        owned = list(states[INCIDENTS].owned())
+        if owned:
+            metrics.watermark.set(max(min(s.clock.watermark for s in owned), 0) / 1000)
+            metrics.max_event.set(max(max(s.clock.max_seen for s in owned), 0) / 1000)
+
+    direct = DirectReads(partition_counts, enabled=settings.direct_reads)
+    runners = {
+        name: StageRunner(
+            name,
+            monitor.stages[name],
+            states[name],
+            outbox,
+            metrics,
+            wire,
+            implausible,
+            crime_progress if name == CRIMES else None,
+            watermarks,
+            direct.own_roles(name),
+        )
+        for name in STAGE_TOPICS
+    }
     input_route = InputRoute(
         contracts,
         monitor.stages,
@@ -356,29 +381,23 @@ def build_app(
         wire,
         settings.max_record_bytes,
         (lambda: int(time.time() * 1000)) if live else None,
+        direct,
+        runners,
     )
 
-    @app.agent(inputs)
-    async def route(stream: Any) -> None:
-        async for event in stream.events():
-            message = event.message
-            if not await in_order(orders["route"], "route", message):
-                continue
-            role = role_of.get(message.topic, message.topic)
-            origin = f"{role}/{message.partition}"
-            source = f"{message.topic}:{message.partition}:{message.offset}"
-            try:
-                await input_route.admit(
-                    role, origin, source, event.key, event.value, _headers(event), message.timestamp
-                )
-            except Exception as exc:  # a defect no check foresaw: keep the record, keep routing
-                log.error(
-                    "routing failed (%s) for a record from %s\n%s",
-                    type(exc).__name__,
-                    origin,
-                    "".join(traceback.format_tb(exc.__traceback__)),
-                )
-                await dead_letter(event.key, event.value, source, PROCESSING_ERROR, type(exc).__name__)
+    async def route(message: Any, role: str, key: bytes | None, value: bytes | None, headers: dict[str, bytes]) -> None:
+        source = f"{message.topic}:{message.partition}:{message.offset}"
+        try:
+            await input_route.admit(role, message.partition, source, key, value, headers, message.timestamp)
+        except Exception as exc:  # a defect no check foresaw: keep the record, keep reading
+            log.error(
+                "routing failed (%s) for a record from %s[%d]\n%s",
+                type(exc).__name__,
+                role,
+                message.partition,
+                "".join(traceback.format_tb(exc.__traceback__)),
+            )
+            await dead_letter(key, value, source, PROCESSING_ERROR, type(exc).__name__)
 
     @app.timer(settings.progress_interval)
     async def progress() -> None:
@@ -392,31 +411,22 @@ def build_app(
         if moved:
             await broadcast(OFFENDERS, moved)
 
-    def watermarks() -> None:
-        owned = list(states[INCIDENTS].owned())
-        if owned:
-            metrics.watermark.set(max(min(s.clock.watermark for s in owned), 0) / 1000)
-            metrics.max_event.set(max(max(s.clock.max_seen for s in owned), 0) / 1000)
-
     def stage_agent(name: str) -> None:
-        runner = StageRunner(
-            name,
-            monitor.stages[name],
-            states[name],
-            outbox,
-            metrics,
-            wire,
-            implausible,
-            crime_progress if name == CRIMES else None,
-            watermarks,
-        )
+        runner = runners[name]
         order = orders[name]
+        own = topics.name(STAGE_TOPICS[name])
+        read = [topics.name(role) for role in INPUT_ROLES if READER[role] == name]
 
         async def run(stream: Any) -> None:
             async for event in stream.events():
                 headers = _headers(event)
                 message = event.message
-                if not await in_order(order, name, message):
+                role = role_of.get(message.topic)
+                # Holes in an input partition are reported as the route's, as before the stages read them.
+                if not await in_order(order, name if role is None else "route", message):
+                    continue
+                if role is not None:
+                    await route(message, role, event.key, event.value, headers)
                     continue
                 # Where the input record came from; for a record written to this topic directly, itself.
                 source = headers.get(H_SOURCE, b"").decode("utf-8", "replace") or (
@@ -436,7 +446,8 @@ def build_app(
                     await dead_letter(event.key, event.value, source, PROCESSING_ERROR, type(exc).__name__)
 
         run.__name__ = f"{name}_stage"
-        app.agent(stage_topics[name], name=f"{name}-stage")(run)
+        channel = app.topic(*read, own, key_type=bytes, value_type=bytes)
+        app.agent(channel, name=f"{name}-stage")(run)
 
     for stage_name in STAGE_TOPICS:
         stage_agent(stage_name)

@@ -2,17 +2,19 @@
 
 Every record is validated against its contract, its event time bounded, and then either
 dead-lettered with its reason or sent on to each stage that reads it, keyed as that stage keys
-its cases (``cdi.core.topology.targets``). Each input partition's progress (its low mark) is
-kept in an ``InputProgress`` and broadcast by the worker's timer; a replay's end marker is
-broadcast at once. The Faust agent (``cdi.stream.app``) only feeds it records.
+its cases (``cdi.core.topology.targets``). Where the stage reading the record holds that case
+itself, it applies the record at once instead of sending it round (cdi.stream.direct_reads).
+Each input partition's progress (its low mark) is kept in an ``InputProgress`` and broadcast by
+the worker's timer, after everything before it was applied or sent; a replay's end marker is
+broadcast at once. The Faust agents (``cdi.stream.app``) only feed it records.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from cdi.contracts import MALFORMED, Contracts, InvalidEvent
@@ -20,11 +22,12 @@ from cdi.core.admission import Admission
 from cdi.core.events import HistoryEnded
 from cdi.core.pipeline import REJECTION_DETAIL, WRONG_TOPIC
 from cdi.core.stage import Stage
-from cdi.core.topology import TOPIC_FOR_TYPE, InputProgress, targets
+from cdi.core.topology import READER, TOPIC_FOR_TYPE, InputProgress, origin_name, targets
 from cdi.stream.dead_letters import H_SOURCE, DeadLetterSend
+from cdi.stream.direct_reads import DirectReads
 from cdi.stream.end_markers import EndMarkerPolicy
 from cdi.stream.metrics import Metrics
-from cdi.stream.stage_runner import H_ORIGIN, MARKER_REFUSED
+from cdi.stream.stage_runner import H_ORIGIN, MARKER_REFUSED, StageRunner
 
 log = logging.getLogger("cdi.worker")
 
@@ -53,19 +56,23 @@ class InputRoute:
     wire: RouteWire
     max_record_bytes: int
     now_ms: Callable[[], int] | None = None  # live mode: the wall clock bounds event times too
+    # Stages that apply what they read themselves, where it is theirs (cdi.stream.direct_reads).
+    direct: DirectReads | None = None
+    runners: Mapping[str, StageRunner] = field(default_factory=dict)
 
     async def admit(
         self,
         role: str,
-        origin: str,
+        partition: int,
         source: str,
         key: bytes | None,
         raw: bytes | None,
         headers: dict[str, bytes],
         published_at: float,
     ) -> None:
-        """One input record from ``origin`` (a partition of the ``role`` input topic)."""
+        """One input record from ``partition`` of the ``role`` input topic."""
         metrics = self.metrics
+        origin = origin_name(role, partition)
         metrics.lag.observe(max(time.time() - published_at, 0.0))
         metrics.last_processed.set(time.time())
         if raw is None or len(raw) > self.max_record_bytes:
@@ -92,12 +99,26 @@ class InputRoute:
         if rejected is not None:
             await self._refuse(key, raw, origin, source, rejected, REJECTION_DETAIL[rejected], "/occurred_at")
             return
+        direct = self.direct
+        # The reader's own partition follows this input partition from its records (direct reads).
+        own = self.runners[READER[role]] if direct is not None and direct.reads_itself(role) else None
         if marker:  # a control marker, not counted as an event
-            await self.wire.progress(self.progress.ended(origin, parsed.at))
+            report = self.progress.ended(origin, parsed.at)
+            if own is not None:
+                await own.advance(partition, origin, report[origin])
+            await self.wire.progress(report)
             return
         forwarded = [(H_ORIGIN, origin.encode()), (H_SOURCE, source.encode())]
+        applied = False
         for stage, stage_key in targets(self.stages, parsed):
-            await self.wire.to_stage(stage, stage_key.encode(), raw, forwarded)
+            encoded = stage_key.encode()
+            if direct is not None and direct.applies(stage, role, partition, encoded):
+                await self.runners[stage].apply(partition, parsed, origin, encoded, raw, source)
+                applied = True
+            else:
+                await self.wire.to_stage(stage, encoded, raw, forwarded)
+        if own is not None and not applied:  # applied, the record moved the clock itself
+            await own.advance(partition, origin, parsed.at - self.progress.lateness_ms)
         self.progress.saw(origin, parsed.at)
 
     async def _refuse(

@@ -19,7 +19,7 @@ from cdi.core.admission import FUTURE
 from cdi.core.events import Event
 from cdi.core.pipeline import REJECTION_DETAIL, counting_stage, rejection_detail
 from cdi.core.stage import CRIMES, DUPLICATE, LATE, Forward, PartitionState, Stage, Step
-from cdi.core.topology import CRIME_STAGE, CrimeProgress, origin_name
+from cdi.core.topology import CRIME_STAGE, CrimeProgress, origin_name, origin_role
 from cdi.stream.dead_letters import DeadLetterSend
 from cdi.stream.metrics import Metrics
 from cdi.stream.outbox import Outbox
@@ -52,6 +52,9 @@ class StageRunner:
     implausible: Callable[[int], bool]  # a time no admitted input could carry
     crime_progress: CrimeProgress | None = None  # the crime stage's watermark, for the offender stage
     on_progress: Callable[[], None] = field(default=lambda: None)  # after a progress marker
+    # Input topics whose partition p this stage's partition p follows itself (direct reads):
+    # markers about those origins are not heeded there (cdi.stream.direct_reads.own_roles).
+    own_roles: frozenset[str] = frozenset()
 
     async def handle(
         self, partition: int, key: bytes | None, value: bytes | None, headers: dict[str, bytes], source: str
@@ -72,7 +75,7 @@ class StageRunner:
         source: str,
         sends: list[Awaitable[Any]],
     ) -> None:
-        stage, metrics, wire = self.stage, self.metrics, self.wire
+        stage, wire = self.stage, self.wire
         state = self.partitions.get(partition)
         if H_PROGRESS in headers:
             progress = {str(origin): int(low) for origin, low in orjson.loads(headers[H_PROGRESS]).items()}
@@ -81,7 +84,10 @@ class StageRunner:
             if any(self.implausible(t) for t in [*progress.values(), *([wall] if wall is not None else [])]):
                 await wire.dead_letter(key, value, source, MARKER_REFUSED, "progress beyond the bounds")
                 return
+            own = self.own_roles
             for origin, low in progress.items():
+                if own and origin_role(origin) in own and origin == origin_name(origin_role(origin), partition):
+                    continue
                 await self._deliver(stage.progress(state, origin, low), partition, state, sends)
             if wall is not None:
                 await self._deliver(stage.follow_wall_clock(state, wall), partition, state, sends)
@@ -89,7 +95,42 @@ class StageRunner:
             self.on_progress()
             return
         parsed = Event.from_dict(orjson.loads(value or b""))  # validated by the route
-        origin = headers[H_ORIGIN].decode()
+        await self._event(partition, parsed, headers[H_ORIGIN].decode(), key, value, source, sends)
+
+    async def apply(self, partition: int, parsed: Event, origin: str, key: bytes, value: bytes, source: str) -> None:
+        """An input event the route has admitted, applied without the hop through this stage's
+        topic (cdi.stream.direct_reads): as if it had come back on ``partition`` of it."""
+        sends: list[Awaitable[Any]] = []
+        await self.outbox.enter()
+        try:
+            await self._event(partition, parsed, origin, key, value, source, sends)
+        finally:
+            self.outbox.leave(sends)
+
+    async def advance(self, partition: int, origin: str, low: int) -> None:
+        """Input ``origin``, read by this stage on ``partition``, sends nothing before ``low``
+        from now on: what a progress marker would say, learnt from the record itself."""
+        sends: list[Awaitable[Any]] = []
+        await self.outbox.enter()
+        try:
+            state = self.partitions.get(partition)
+            await self._deliver(self.stage.progress(state, origin, low), partition, state, sends)
+            self.partitions.note_clock(partition)
+        finally:
+            self.outbox.leave(sends)
+
+    async def _event(
+        self,
+        partition: int,
+        parsed: Event,
+        origin: str,
+        key: bytes | None,
+        value: bytes | None,
+        source: str,
+        sends: list[Awaitable[Any]],
+    ) -> None:
+        stage, metrics, wire = self.stage, self.metrics, self.wire
+        state = self.partitions.get(partition)
         if self.implausible(parsed.at):  # bounded by the route; this one was written past it
             await wire.dead_letter(key, value, source, FUTURE, REJECTION_DETAIL[FUTURE])
             return
