@@ -170,6 +170,7 @@ def listing(model: type[BaseSettings] = Environment) -> list[tuple[str, str, str
     rows = []
     for field, spec in model.model_fields.items():
         default = spec.default
-        shown = "unset" if default is None else str(default)
+        # Booleans as they are written in the environment (true/false), not as Python prints them.
+        shown = "unset" if default is None else str(default).lower() if isinstance(default, bool) else str(default)
         rows.append((variable(field), shown, spec.description or ""))
     return rows
