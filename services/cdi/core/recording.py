@@ -91,9 +91,10 @@ class IncidentLogic:
         check = self.check_at(case)
         if check is not None and not case.checked:
             due.append((check, CHECK))
-        resolve = self.resolve_at(case)
-        if resolve is not None:
-            due.append((resolve, RESOLVE))
+        if case.not_crimed == "raised":  # only a raised finding is resolved (asked on every event)
+            resolve = self.resolve_at(case)
+            if resolve is not None:
+                due.append((resolve, RESOLVE))
         if case.closed_at is not None and not case.close_checked:
             # A closure by the check time is judged with the check (one problem, one finding).
             due.append((check if check is not None and case.closed_at <= check else case.closed_at, CLOSE))
@@ -113,8 +114,9 @@ class IncidentLogic:
 
     def is_open(self, case: IncidentCase) -> bool:
         """Crime-indicative, not yet recorded or explained, deadline not reached."""
-        explained = self._explained(case, None) and case.rape_at is None
-        return case.indicative_at is not None and not case.checked and not case.crimes and not explained
+        if case.indicative_at is None or case.checked or case.crimes:
+            return False
+        return not (case.rape_at is None and self._explained(case, None))
 
     # -- applying events -----------------------------------------------------------------------
 
@@ -264,8 +266,10 @@ class IncidentLogic:
 
     def check_at(self, case: IncidentCase) -> int | None:
         """When the recording decision falls due, or None if the case needs no decision."""
+        if case.indicative_at is None:
+            return None
         reported = case.report_time()
-        if case.indicative_at is None or reported is None:
+        if reported is None:
             return None
         if self.check_clock == DISCLOSURE:
             return case.indicative_at + self.check_deadline
