@@ -72,15 +72,16 @@ class CrimeCase:
             "final_at": self.final_at,
             "recorded": self.recorded,
             "reclassified": self.reclassified,
-            "pending": self.pending,
+            "pending": pending.saved(self.pending),
             "seen": sorted(self.seen),
             "raised": sorted(self.raised),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CrimeCase:
-        case = cls(**{k: v for k, v in data.items() if k not in {"seen", "raised"}})
+        case = cls(**{k: v for k, v in data.items() if k not in {"seen", "raised", "pending"}})
         case.seen, case.raised = set(data["seen"]), set(data["raised"])
+        case.pending = pending.restored(data.get("pending", []))
         return case
 
     def as_of(self, at: int) -> Classification | None:
