@@ -25,6 +25,7 @@ from cdi.core.stage import Step
 from cdi.core.times import parse_time, utc_date
 
 DECIDE = 0
+CRIME_EVENTS = (CrimeRecorded, CrimeReclassified, CrimeCancelled, OutcomeAssigned)  # what a crime case keeps
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +113,7 @@ class CrimeLogic:
         payload = event.payload
         if isinstance(payload, CrimeRecorded) and payload.is_n100:
             return None  # not a crime: counted by no crime measure, and no crime decision applies to it
-        if isinstance(payload, CrimeRecorded | CrimeReclassified | CrimeCancelled | OutcomeAssigned):
+        if isinstance(payload, CRIME_EVENTS):
             return payload.crime_id
         return None
 

@@ -30,6 +30,7 @@ from cdi.core.stage import Step
 from cdi.core.times import format_duration, format_time, parse_time
 
 UNKNOWN_GROUP = "miscellaneous"
+INCIDENT_EVENTS = (IncidentOpened, IncidentUpdated, IncidentClosed)
 DOWNGRADE_CLASSES = frozenset({"non_crime", "sink"})
 
 # Where the recording deadline runs from (``clock_start`` of both recording rules).
@@ -68,7 +69,7 @@ class IncidentLogic:
 
     def key(self, event: Event) -> str | None:
         payload = event.payload
-        if isinstance(payload, IncidentOpened | IncidentUpdated | IncidentClosed):
+        if isinstance(payload, INCIDENT_EVENTS):
             return payload.incident_id
         if isinstance(payload, CrimeRecorded):
             return payload.incident_id if payload.incident_id is not None else f"crime:{payload.crime_id}"
@@ -99,8 +100,9 @@ class IncidentLogic:
             # A closure by the check time is judged with the check (one problem, one finding).
             due.append((check if check is not None and case.closed_at <= check else case.closed_at, CLOSE))
         # A record's delay is measured once every incident event up to its decision is known.
-        due += [(crime.decision_time, TIME) for crime in case.crimes.values() if not (crime.timed or crime.waited)]
-        return tuple(dict.fromkeys(due))
+        if case.crimes:
+            due += [(c.decision_time, TIME) for c in case.crimes.values() if not (c.timed or c.waited)]
+        return tuple(due) if len(due) < 2 else tuple(dict.fromkeys(due))
 
     def fire(self, case: IncidentCase, at: int, kind: int, out: Step) -> None:
         if kind == CHECK:
