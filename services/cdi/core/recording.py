@@ -89,7 +89,7 @@ class IncidentLogic:
 
     def due(self, case: IncidentCase) -> tuple[tuple[int, int], ...]:
         due = []
-        check = self.check_at(case)
+        check = None if case.indicative_at is None else self.check_at(case)  # most incidents: no check
         if check is not None and not case.checked:
             due.append((check, CHECK))
         if case.not_crimed == "raised":  # only a raised finding is resolved (asked on every event)
