@@ -6,9 +6,11 @@ The stream processor runs the same ``Monitor`` per partition; the end of the fil
 
 from __future__ import annotations
 
+import gc
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,6 +59,24 @@ class BacktestResult:
         return len({d.line for d in self.dead_letters})
 
 
+# Full collections during a run: one in this many of the middle generation's (the default is 10).
+FULL_COLLECTION_EVERY = 100
+
+
+@contextmanager
+def rare_full_collections() -> Iterator[None]:
+    """The case tables grow for the whole run, and every full collection walks all of them: three
+    on 30 days cost ~7 % of the run. What a run leaves behind is young (events, steps) and freed
+    as soon as it is done with, so full collections can wait; the young generations are collected
+    as before. The process's thresholds are restored afterwards."""
+    before = gc.get_threshold()
+    gc.set_threshold(before[0], before[1], max(before[2], FULL_COLLECTION_EVERY))
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
 def run(
     history: str | Path | Sequence[str | Path] | History,
     rules_path: str | Path | None = None,
@@ -66,6 +86,17 @@ def run(
 ) -> BacktestResult:
     """Run the rules over ``history`` (a file, several files of one kind, or an opened source),
     taking only the events ``selection`` takes."""
+    with rare_full_collections():
+        return _run(history, rules_path, progress, keep_observations, selection)
+
+
+def _run(
+    history: str | Path | Sequence[str | Path] | History,
+    rules_path: str | Path | None,
+    progress: Callable[[int], None] | None,
+    keep_observations: bool,
+    selection: Selection | None,
+) -> BacktestResult:
     if not isinstance(history, History):
         history = open_history([history] if isinstance(history, str | Path) else list(history))
     if history.kind == FINDINGS:

@@ -14,10 +14,12 @@ from rich.table import Table
 
 from cdi import exit_codes
 from cdi.core.stage import CRIMES, INCIDENTS, OFFENDERS
-from cdi.settings import Settings, SettingsError
 
+# Imported where used: the settings (pydantic) and the topics (kafka) take longer to import than
+# `cdi backtest` takes over a day's history, and the offline commands need neither.
 if TYPE_CHECKING:
     from cdi.core.events import Event
+    from cdi.settings import Settings
     from cdi.topics import TopicConfig
 
 console = Console(stderr=True)
@@ -93,8 +95,8 @@ def selection_options(command):  # type: ignore[no-untyped-def]
 
 
 def make_selection(start: str | None, end: str | None, divisions: tuple[str, ...], types: tuple[str, ...]):  # type: ignore[no-untyped-def]
+    from cdi.core.topology import TOPIC_FOR_TYPE
     from cdi.sources.selection import Selection
-    from cdi.topics import TOPIC_FOR_TYPE
 
     unknown = sorted(set(types) - set(TOPIC_FOR_TYPE))
     if unknown:
@@ -122,6 +124,8 @@ def open_sources(paths: tuple[Path, ...]):  # type: ignore[no-untyped-def]
 
 
 def settings_from_env() -> Settings:
+    from cdi.settings import Settings, SettingsError
+
     try:
         return Settings.from_env()
     except SettingsError as exc:
@@ -165,8 +169,6 @@ class Commands(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         from cdi.broker_reach import BrokerUnreachable
         from cdi.history import HistoryFileError
-        from cdi.kafka_security import KafkaSecurityError
-        from cdi.rules import RulesFileError
 
         try:
             return super().invoke(ctx)
@@ -174,8 +176,6 @@ class Commands(click.Group):
             fail(str(exc), exit_codes.UNREADABLE_INPUT)
         except BrokerUnreachable as exc:
             fail(str(exc), exit_codes.UNAVAILABLE)
-        except (SettingsError, RulesFileError, KafkaSecurityError) as exc:
-            fail(str(exc), exit_codes.CONFIG)
         except KeyboardInterrupt:
             console.print(
                 f"[yellow]interrupted[/] (Ctrl-C): `cdi {ctx.invoked_subcommand or ''}` stopped before it "
@@ -185,6 +185,8 @@ class Commands(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as exc:
+            if isinstance(exc, config_errors()):
+                fail(str(exc), exit_codes.CONFIG)
             if ctx.meta.get("cdi.debug"):
                 raise
             # The type and the place, not the message: an internal error's text may quote a record.
@@ -194,6 +196,16 @@ class Commands(click.Group):
                 "for the traceback, and report it with the command you ran.",
                 exit_codes.INTERNAL,
             )
+
+
+def config_errors() -> tuple[type[Exception], ...]:
+    """What a bad setting or rules file raises. Imported only once a command has failed: one that
+    never loaded these modules cannot have raised their errors, and the offline commands never do."""
+    from cdi.kafka_security import KafkaSecurityError
+    from cdi.rules import RulesFileError
+    from cdi.settings import SettingsError
+
+    return (SettingsError, RulesFileError, KafkaSecurityError)
 
 
 def _origin(exc: BaseException) -> str:
@@ -918,7 +930,16 @@ def config(as_json: bool) -> None:
     tables.print(table)
 
 
-@main.command(epilog=settings_epilog())
+class WithSettingsEpilog(click.Command):
+    """A command whose --help ends with every CDI_* variable, listed only when help is shown:
+    cdi.environment imports pydantic, which every other command would pay for at start-up."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self.epilog = settings_epilog()
+        super().format_epilog(ctx, formatter)
+
+
+@main.command(cls=WithSettingsEpilog)
 def worker() -> None:
     """Run a stream processor (Faust worker) against CDI_KAFKA_BOOTSTRAP.
 
@@ -953,6 +974,7 @@ def worker() -> None:
 def serve() -> None:
     """Run the case workbench (web page and JSON API) for CDI_NAMESPACE's findings."""
     from cdi import log_format
+    from cdi.settings import SettingsError
     from cdi.topics import ensure_topics
     from cdi.workbench.config import WorkbenchSettings
     from cdi.workbench.service import serve as run_service
@@ -1011,7 +1033,7 @@ def reset_clock(stages: tuple[str, ...], partitions: tuple[int, ...], namespace:
     Stop every worker of the namespace first. The workers then relearn each clock from their
     inputs' progress; deadlines fire again once every input has moved on."""
     from cdi.clock_reset import reset_clocks
-    from cdi.settings import namespace_prefix
+    from cdi.settings import SettingsError, namespace_prefix
 
     settings = settings_from_env()
     if namespace:

@@ -19,6 +19,11 @@ class Agenda:
     def add(self, due: int, kind: int, key: str) -> None:
         heapq.heappush(self._heap, (due, kind, key))
 
+    def has_due(self, watermark: int) -> bool:
+        """Whether ``pop_due`` would yield anything: most events pass no due time."""
+        heap = self._heap
+        return bool(heap) and heap[0][0] < watermark
+
     def pop_due(self, watermark: int) -> Iterator[tuple[int, int, str]]:
         """Pop entries whose time is strictly before the watermark, earliest first.
 

@@ -28,8 +28,12 @@ class EventClock:
     watermark: int = NEVER  # derived: kept current by every change, read on every event
 
     def _recompute(self) -> None:
-        lows = self.lows
-        low = min((lows.get(o, NEVER) for o in self.origins), default=NEVER)
+        lows, origins = self.lows, self.origins
+        # Most clocks have one origin (every offline stage but the offender stage's two).
+        if len(origins) == 1:
+            low = lows.get(origins[0], NEVER)
+        else:
+            low = min([lows.get(o, NEVER) for o in origins], default=NEVER)
         self.watermark = max(low, self.wall_floor)
 
     def is_late(self, at: int) -> bool:

@@ -25,6 +25,7 @@ from cdi.core.stage import Step
 from cdi.core.times import parse_time, utc_date
 
 DECIDE = 0
+CRIME_EVENTS = (CrimeRecorded, CrimeReclassified, CrimeCancelled, OutcomeAssigned)  # what a crime case keeps
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,15 +73,16 @@ class CrimeCase:
             "final_at": self.final_at,
             "recorded": self.recorded,
             "reclassified": self.reclassified,
-            "pending": self.pending,
+            "pending": pending.saved(self.pending),
             "seen": sorted(self.seen),
             "raised": sorted(self.raised),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CrimeCase:
-        case = cls(**{k: v for k, v in data.items() if k not in {"seen", "raised"}})
+        case = cls(**{k: v for k, v in data.items() if k not in {"seen", "raised", "pending"}})
         case.seen, case.raised = set(data["seen"]), set(data["raised"])
+        case.pending = pending.restored(data.get("pending", []))
         return case
 
     def as_of(self, at: int) -> Classification | None:
@@ -111,7 +113,7 @@ class CrimeLogic:
         payload = event.payload
         if isinstance(payload, CrimeRecorded) and payload.is_n100:
             return None  # not a crime: counted by no crime measure, and no crime decision applies to it
-        if isinstance(payload, CrimeRecorded | CrimeReclassified | CrimeCancelled | OutcomeAssigned):
+        if isinstance(payload, CRIME_EVENTS):
             return payload.crime_id
         return None
 

@@ -224,9 +224,13 @@ PAYLOAD_TYPES: dict[str, type] = {
 
 # Nested records inside payloads, by payload field name.
 _NESTED = {"disposals": PriorDisposal, "subject": Subject}
+# Values taken as they are: a payload of these alone (most are) is built straight from its record.
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def _build(cls: type, data: dict[str, Any]) -> Any:
+    if _SCALARS.issuperset(map(type, data.values())) and _NESTED.keys().isdisjoint(data):
+        return cls(**data)
     values: dict[str, Any] = {}
     for name, value in data.items():
         nested = _NESTED.get(name)

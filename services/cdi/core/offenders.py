@@ -71,14 +71,15 @@ class OffenderCase:
             "last_at": self.last_at,
             "snapshots": self.snapshots,
             "observed": self.observed,
-            "pending": self.pending,
+            "pending": pending.saved(self.pending),
             "seen": sorted(self.seen),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> OffenderCase:
-        case = cls(**{k: v for k, v in data.items() if k != "seen"})
+        case = cls(**{k: v for k, v in data.items() if k not in {"seen", "pending"}})
         case.seen = set(data["seen"])
+        case.pending = pending.restored(data.get("pending", []))
         return case
 
     def snapshot(self, at: int) -> list[Any] | None:

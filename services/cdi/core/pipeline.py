@@ -137,18 +137,19 @@ class OfflineRun:
         refused = self.admission.judge(OFFLINE_ORIGIN, event.at)
         if refused is not None:
             return Step(rejected=refused)
+        stages, states = self.monitor.stages, self.states
         merged = Step()
         outcomes = []
-        sent = {name for name, _ in targets(self.monitor.stages, event)}
+        sent = [name for name, _ in targets(stages, event)]
         for name in routes:
-            step = self.monitor.stages[name].process(self.states[name], event)
+            step = stages[name].process(states[name], event)
             # The stream sends the event only to a stage that keys it; another still learns its
             # time, from the progress its input reports, as ``process`` here learns it.
             if name in sent:
                 outcomes.append((name, step.rejected))
             self._take(merged, step)
         merged.outcomes = tuple(outcomes)
-        if outcomes and all(reason is not None for _, reason in outcomes):
+        if outcomes and None not in [reason for _, reason in outcomes]:
             merged.rejected = outcomes[0][1]
         return merged
 
@@ -165,9 +166,7 @@ class OfflineRun:
         merged.findings += step.findings
         merged.observations += step.observations
         offenders, state = self.monitor.stages[OFFENDERS], self.states[OFFENDERS]
-        pending = [*step.forwards]
-        while pending:  # the crime stage's disposals first, then its progress
-            forward = pending.pop(0)
+        for forward in step.forwards:  # the crime stage's disposals first, then its progress
             done = offenders.process(state, forward.event, CRIME_STAGE)
             merged.findings += done.findings
             merged.observations += done.observations

@@ -30,6 +30,7 @@ from cdi.core.stage import Step
 from cdi.core.times import format_duration, format_time, parse_time
 
 UNKNOWN_GROUP = "miscellaneous"
+INCIDENT_EVENTS = (IncidentOpened, IncidentUpdated, IncidentClosed)
 DOWNGRADE_CLASSES = frozenset({"non_crime", "sink"})
 
 # Where the recording deadline runs from (``clock_start`` of both recording rules).
@@ -68,7 +69,7 @@ class IncidentLogic:
 
     def key(self, event: Event) -> str | None:
         payload = event.payload
-        if isinstance(payload, IncidentOpened | IncidentUpdated | IncidentClosed):
+        if isinstance(payload, INCIDENT_EVENTS):
             return payload.incident_id
         if isinstance(payload, CrimeRecorded):
             return payload.incident_id if payload.incident_id is not None else f"crime:{payload.crime_id}"
@@ -88,18 +89,20 @@ class IncidentLogic:
 
     def due(self, case: IncidentCase) -> tuple[tuple[int, int], ...]:
         due = []
-        check = self.check_at(case)
+        check = None if case.indicative_at is None else self.check_at(case)  # most incidents: no check
         if check is not None and not case.checked:
             due.append((check, CHECK))
-        resolve = self.resolve_at(case)
-        if resolve is not None:
-            due.append((resolve, RESOLVE))
+        if case.not_crimed == "raised":  # only a raised finding is resolved (asked on every event)
+            resolve = self.resolve_at(case)
+            if resolve is not None:
+                due.append((resolve, RESOLVE))
         if case.closed_at is not None and not case.close_checked:
             # A closure by the check time is judged with the check (one problem, one finding).
             due.append((check if check is not None and case.closed_at <= check else case.closed_at, CLOSE))
         # A record's delay is measured once every incident event up to its decision is known.
-        due += [(crime.decision_time, TIME) for crime in case.crimes.values() if not (crime.timed or crime.waited)]
-        return tuple(dict.fromkeys(due))
+        if case.crimes:
+            due += [(c.decision_time, TIME) for c in case.crimes.values() if not (c.timed or c.waited)]
+        return tuple(due) if len(due) < 2 else tuple(dict.fromkeys(due))
 
     def fire(self, case: IncidentCase, at: int, kind: int, out: Step) -> None:
         if kind == CHECK:
@@ -113,8 +116,9 @@ class IncidentLogic:
 
     def is_open(self, case: IncidentCase) -> bool:
         """Crime-indicative, not yet recorded or explained, deadline not reached."""
-        explained = self._explained(case, None) and case.rape_at is None
-        return case.indicative_at is not None and not case.checked and not case.crimes and not explained
+        if case.indicative_at is None or case.checked or case.crimes:
+            return False
+        return not (case.rape_at is None and self._explained(case, None))
 
     # -- applying events -----------------------------------------------------------------------
 
@@ -264,8 +268,10 @@ class IncidentLogic:
 
     def check_at(self, case: IncidentCase) -> int | None:
         """When the recording decision falls due, or None if the case needs no decision."""
+        if case.indicative_at is None:
+            return None
         reported = case.report_time()
-        if case.indicative_at is None or reported is None:
+        if reported is None:
             return None
         if self.check_clock == DISCLOSURE:
             return case.indicative_at + self.check_deadline

@@ -98,7 +98,7 @@ class Stage:
         state.agenda = Agenda()
         state.awaiting = Counter()
         for key, case in state.cases.items():
-            self._schedule(state, key, case, (), expiry=True)
+            self._schedule(state, key, case, (), self.logic.expires_at(case))
             if self.logic.is_open(case):
                 state.awaiting[case.division] += 1
 
@@ -107,48 +107,51 @@ class Stage:
     def process(self, state: PartitionState, event: Event, origin: str = OFFLINE_ORIGIN) -> Step:
         if isinstance(event.payload, HistoryEnded):
             return self.end(state, origin, event.at)
-        clock = state.clock
-        key = self.logic.key(event)
-        if clock.is_late(event.at):
+        logic, clock, at = self.logic, state.clock, event.at
+        key = logic.key(event)
+        if clock.is_late(at):
             # An event already applied is a duplicate even behind the watermark (a replay run
             # again), as long as its case is retained; only an unseen one is late.
             case = state.cases.get(key) if key is not None else None
             seen = case is not None and event.event_id in case.seen
             return Step(rejected=DUPLICATE if seen else LATE)
         if key is None:  # nothing this stage keeps
-            clock.observe(origin, event.at)
+            clock.observe(origin, at)
             return self._advance(state, Step())
         case = stale = state.cases.get(key)
-        if case is not None and event.at > self.logic.expires_at(case):
-            # Beyond the old case's retention: a fresh case, whether or not the old one was purged yet.
-            case = None
-        else:
-            stale = None
+        old_expiry = None
+        if case is not None:
+            old_expiry = logic.expires_at(case)
+            if at > old_expiry:
+                # Beyond the old case's retention: a fresh case, whether or not the old one was purged yet.
+                case = None
+            else:
+                stale = None
         if case is not None and event.event_id in case.seen:
             return Step(rejected=DUPLICATE)
         new = case is None
         if case is None:
-            case = self.logic.new_case(key, event)
-        clock.observe(origin, event.at)
-        if len(case.seen) >= self.max_case_events or not self.logic.fits(case, event, clock.watermark):
+            case, old_expiry = logic.new_case(key, event), None
+        clock.observe(origin, at)
+        if len(case.seen) >= self.max_case_events or not logic.fits(case, event, clock.watermark):
             # Not applied. Its input did get this far, so the clock moves as the stream's progress
             # markers would move it; what that passes fires on the next call.
             return Step(rejected=CASE_TOO_LARGE)
         if stale is not None:
             self._uncount(state, stale)
         step = Step()
-        was_open = not new and self.logic.is_open(case)
+        was_open = not new and logic.is_open(case)
         old_division = case.division
-        old_due = () if new else self.logic.due(case)
-        old_expiry = None if new else self.logic.expires_at(case)
+        old_due = () if new else logic.due(case)
         case.seen.add(event.event_id)
-        self.logic.apply(case, event, step)
+        logic.apply(case, event, step)
         state.cases[key] = case
         if was_open:
             state.awaiting[old_division] -= 1
-        if self.logic.is_open(case):
+        if logic.is_open(case):
             state.awaiting[case.division] += 1
-        self._schedule(state, key, case, old_due, expiry=self.logic.expires_at(case) != old_expiry)
+        expiry = logic.expires_at(case)
+        self._schedule(state, key, case, old_due, expiry if expiry != old_expiry else None)
         return self._advance(state, step)
 
     def progress(self, state: PartitionState, origin: str, low: int) -> Step:
@@ -169,14 +172,15 @@ class Stage:
     # -- deadlines ---------------------------------------------------------------------------
 
     def _schedule(
-        self, state: PartitionState, key: str, case: Any, old: tuple[tuple[int, int], ...], *, expiry: bool
+        self, state: PartitionState, key: str, case: Any, old: tuple[tuple[int, int], ...], expiry: int | None
     ) -> None:
-        """Add the case's due times not already on the agenda; ``expiry`` also adds its expiry."""
+        """Add the case's due times not already on the agenda, and ``expiry`` (when it moved)."""
+        agenda = state.agenda
         for at, kind in self.logic.due(case):
             if (at, kind) not in old:
-                state.agenda.add(at, kind, key)
-        if expiry:
-            state.agenda.add(self.logic.expires_at(case), PURGE, key)
+                agenda.add(at, kind, key)
+        if expiry is not None:
+            agenda.add(expiry, PURGE, key)
 
     def _uncount(self, state: PartitionState, case: Any) -> None:
         if self.logic.is_open(case):
@@ -184,28 +188,32 @@ class Stage:
 
     def _advance(self, state: PartitionState, step: Step) -> Step:
         watermark = state.clock.watermark
-        cases = state.cases
-        for at, kind, key in state.agenda.pop_due(watermark):
+        agenda = state.agenda
+        if not agenda.has_due(watermark):
+            return step
+        logic, cases = self.logic, state.cases
+        for at, kind, key in agenda.pop_due(watermark):
             case = cases.get(key)
             if case is None:
                 continue
             if kind == PURGE:
-                if at == self.logic.expires_at(case):
+                if at == logic.expires_at(case):
                     self._uncount(state, case)
                     del cases[key]
                 continue
-            before = self.logic.due(case)
+            before = logic.due(case)
             if (at, kind) not in before:
                 continue  # stale entry: the case changed since it was scheduled
-            was_open = self.logic.is_open(case)
-            old_expiry = self.logic.expires_at(case)
-            self.logic.fire(case, at, kind, step)
+            was_open = logic.is_open(case)
+            old_expiry = logic.expires_at(case)
+            logic.fire(case, at, kind, step)
             cases[key] = case
-            now_open = self.logic.is_open(case)
+            now_open = logic.is_open(case)
             if was_open != now_open:
                 state.awaiting[case.division] += 1 if now_open else -1
-            expiry = self.logic.expires_at(case) != old_expiry
-            self._schedule(state, key, case, tuple(d for d in before if d != (at, kind)), expiry=expiry)
+            expiry = logic.expires_at(case)
+            still = tuple(d for d in before if d != (at, kind))
+            self._schedule(state, key, case, still, expiry if expiry != old_expiry else None)
         return step
 
     @staticmethod
