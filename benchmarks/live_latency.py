@@ -28,11 +28,10 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from kafka import KafkaConsumer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.stream.worker_process import WorkerProcess, isolated_settings
+from tests.stream.worker_process import WorkerProcess, isolated_settings, read_topic
 
 from benchmarks.drain import say
 from benchmarks.run import broker
@@ -40,7 +39,6 @@ from cdi import rules
 from cdi.core.times import format_time, parse_time
 from cdi.publish import publish
 from cdi.settings import Settings
-from cdi.topics import Topics
 
 LATENESS_S = 3.0
 DEADLINE_S = 5.0
@@ -85,28 +83,14 @@ def feed(settings: Settings, seconds: float, rate: float) -> int:
     return sent
 
 
-def collect(settings: Settings, expected: int, timeout_s: float) -> dict[str, float]:
+def latencies(messages: list[Any]) -> dict[str, float]:
     """{finding id: seconds from its deadline to its record's timestamp}, the first of each."""
-    consumer = KafkaConsumer(
-        Topics(settings.topic_prefix).name("findings"),
-        bootstrap_servers=settings.bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        group_id=None,
-    )
     latency: dict[str, float] = {}
-    deadline = time.monotonic() + timeout_s
-    try:
-        while len(latency) < expected and time.monotonic() < deadline:
-            for batch in consumer.poll(timeout_ms=500).values():
-                for message in batch:
-                    record = orjson.loads(message.value)
-                    if record["type"] != "finding.raised" or record["payload"]["rule"] != FINDING:
-                        continue
-                    due_ms = parse_time(record["occurred_at"])
-                    latency.setdefault(record["payload"]["finding_id"], (message.timestamp - due_ms) / 1000)
-    finally:
-        consumer.close()
+    for message in messages:
+        record = orjson.loads(message.value)
+        if record["type"] == "finding.raised" and record["payload"]["rule"] == FINDING:
+            due_ms = parse_time(record["occurred_at"])
+            latency.setdefault(record["payload"]["finding_id"], (message.timestamp - due_ms) / 1000)
     return latency
 
 
@@ -122,7 +106,8 @@ def measure(bootstrap: str, seconds: float, rate: float, progress_interval: floa
             say(f"worker ready; publishing {rate:g} incidents/s for {seconds:g} s")
             sent = feed(settings, seconds, rate)
             say(f"published {sent:,}; reading their findings")
-            latency = collect(settings, sent, timeout_s=DEADLINE_S + LATENESS_S + 120)
+            messages = read_topic(settings, "findings", until=sent, timeout=DEADLINE_S + LATENESS_S + 120)
+            latency = latencies(messages)
             log_tail = worker.log()[-2000:] if len(latency) < sent else ""
     values = sorted(latency.values())
     bound = LATENESS_S + progress_interval
